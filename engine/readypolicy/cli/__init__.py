@@ -1,0 +1,1 @@
+"""The `readypolicy` command line: thin click commands over the library."""

@@ -1,0 +1,89 @@
+"""The OPA executable: running it with a deadline, its version, and its restricted capabilities.
+
+Both the version and the capabilities file are cached per binary (keyed by path, size and mtime),
+so an evaluation costs one OPA process, not three.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from readypolicy.engines import capabilities
+from readypolicy.engines.interface import EngineError
+
+
+@dataclass(frozen=True)
+class OpaBinary:
+    """One OPA executable and where to cache facts about it."""
+
+    path: Path
+    """The executable."""
+    cache_dir: Path
+    """Directory for the cached version and capabilities files."""
+    timeout_s: float = 60.0
+    """Deadline for any single OPA process; past it the process is killed and the call fails closed."""
+
+    def run(self, args: list[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        """Run OPA; a missing binary or a timeout is an EngineError (the exit code is the caller's)."""
+        try:
+            return subprocess.run(
+                [str(self.path), *args], input=stdin, capture_output=True, timeout=self.timeout_s, check=False
+            )
+        except FileNotFoundError as exc:
+            raise EngineError(f"OPA binary vanished: {self.path}") from exc
+        except subprocess.TimeoutExpired as exc:
+            raise EngineError(f"OPA did not finish within {self.timeout_s:g}s and was killed") from exc
+        except OSError as exc:
+            raise EngineError(f"cannot run OPA at {self.path}: {exc}") from exc
+
+    @cached_property
+    def _key(self) -> str:
+        try:
+            stat = self.path.stat()
+        except OSError as exc:
+            raise EngineError(f"OPA binary not found: {self.path}") from exc
+        ident = f"{self.path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+        return hashlib.sha256(ident.encode()).hexdigest()[:16]
+
+    def _cached(self, name: str, produce: list[str]) -> bytes:
+        target = self.cache_dir / f"opa-{self._key}-{name}"
+        if target.is_file():
+            return target.read_bytes()
+        done = self.run(produce)
+        if done.returncode != 0:
+            raise EngineError(f"`opa {' '.join(produce)}` failed: {_first_line(done.stderr or done.stdout)}")
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(done.stdout)
+        tmp.replace(target)
+        return done.stdout
+
+    @cached_property
+    def version(self) -> str:
+        """OPA's version, e.g. `1.22.2`."""
+        for line in self._cached("version", ["version"]).decode().splitlines():
+            if line.startswith("Version:"):
+                return line.split(":", 1)[1].strip()
+        raise EngineError(f"cannot read the version of {self.path}")
+
+    @cached_property
+    def capabilities_file(self) -> Path:
+        """Path of this OPA's capabilities minus the denied builtins."""
+        target = self.cache_dir / f"opa-{self._key}-capabilities.restricted.json"
+        if not target.is_file():
+            full = json.loads(self._cached("capabilities.json", ["capabilities", "--current"]))
+            tmp = target.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(capabilities.dumps(capabilities.restrict(full)), encoding="utf-8")
+            tmp.replace(target)
+        return target
+
+
+def _first_line(data: bytes) -> str:
+    text = data.decode("utf-8", errors="replace").strip()
+    return text.splitlines()[0][:300] if text else "(no output)"

@@ -1,0 +1,86 @@
+"""The OPA binary as a subprocess: `opa eval` once per batch of inputs.
+
+A batch is one OPA process: the inputs travel as `{"batch": [...]}` on stdin and a comprehension
+evaluates the lane query once per item with `with input as`. OPA's JSON output is checked for
+shape and count; anything unexpected is an EngineError.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from readypolicy.engines.interface import EngineError, EngineInfo, LoadedPolicy, RegoEngine
+from readypolicy.engines.opa_binary import OpaBinary
+
+
+def batch_query(query: str) -> str:
+    """The query that evaluates `query` for every item of `input.batch`, keeping undefined results visible."""
+    return f"[r | some item in input.batch; r := {{\"v\": [x | x := {query} with input as item]}}]"
+
+
+class OpaCliEngine(RegoEngine):
+    """Evaluates with `opa eval` in a subprocess."""
+
+    def __init__(self, binary: OpaBinary) -> None:
+        self.binary = binary
+
+    def info(self) -> EngineInfo:
+        return EngineInfo(name="opa", version=self.binary.version)
+
+    def evaluate(self, policy: LoadedPolicy, query: str, inputs: Sequence[Any]) -> list[Any]:
+        if not inputs:
+            return []
+        args = [
+            "eval", "--format", "json", "--strict", "--stdin-input",
+            "--capabilities", str(self.binary.capabilities_file),
+            "--bundle", str(policy.path), batch_query(query),
+        ]
+        stdin = json.dumps({"batch": list(inputs)}, separators=(",", ":")).encode()
+        done = self.binary.run(args, stdin=stdin)
+        values = parse_eval_output(done.stdout, done.stderr, done.returncode)
+        return unwrap_batch(values, len(inputs), query)
+
+
+def parse_eval_output(stdout: bytes, stderr: bytes, returncode: int) -> Any:
+    """The value of the single expression in `opa eval --format json` output, or EngineError."""
+    try:
+        doc = json.loads(stdout) if stdout.strip() else None
+    except ValueError:
+        doc = None
+    if returncode != 0:
+        raise EngineError(f"OPA exited with status {returncode}: {_error_text(doc, stderr)}")
+    if not isinstance(doc, dict):
+        raise EngineError(f"OPA printed output that is not a JSON result: {_snippet(stdout or stderr)}")
+    try:
+        return doc["result"][0]["expressions"][0]["value"]
+    except (KeyError, IndexError, TypeError) as exc:
+        raise EngineError("OPA returned no result for the query (undefined)") from exc
+
+
+def unwrap_batch(values: Any, expected: int, query: str) -> list[Any]:
+    """Unwrap `batch_query` results; every item must be defined exactly once."""
+    if not isinstance(values, list) or len(values) != expected:
+        raise EngineError(f"OPA returned {len(values) if isinstance(values, list) else 'no'} results for {expected} inputs")
+    out: list[Any] = []
+    for index, item in enumerate(values):
+        inner = item.get("v") if isinstance(item, dict) else None
+        if not isinstance(inner, list) or len(inner) != 1:
+            raise EngineError(f"{query} is undefined (or not unique) for input {index}; is the lane package loaded?")
+        out.append(inner[0])
+    return out
+
+
+def _error_text(doc: Any, stderr: bytes) -> str:
+    if isinstance(doc, dict) and isinstance(doc.get("errors"), list) and doc["errors"]:
+        first = doc["errors"][0]
+        location = first.get("location") or {}
+        where = f"{location.get('file', '')}:{location.get('row', '')}: " if location else ""
+        return f"{where}{first.get('message', first)}".strip()
+    return _snippet(stderr)
+
+
+def _snippet(data: bytes) -> str:
+    text = " ".join(data.decode("utf-8", errors="replace").split())
+    return text[:300] or "(no output)"

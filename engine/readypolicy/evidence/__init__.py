@@ -1,0 +1,1 @@
+"""Evidence normalizers: one module per artifact format, all behind `interface.Normalizer`."""

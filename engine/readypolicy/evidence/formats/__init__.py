@@ -1,0 +1,1 @@
+"""One module per artifact format; each exposes `NORMALIZER`."""

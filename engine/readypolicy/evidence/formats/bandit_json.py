@@ -1,0 +1,52 @@
+"""bandit JSON report (`bandit -f json`).
+
+bandit grades severity and confidence separately; the normalized finding keeps both, and the
+severity counts use bandit's severity (LOW/MEDIUM/HIGH) so a policy can allow a few LOWs.
+Errors bandit hit while scanning are counted: files it could not parse were not scanned.
+"""
+
+from __future__ import annotations
+
+from readypolicy.evidence.formats.findings import sast_data, severity
+from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
+
+
+class BanditJson(Normalizer):
+    """bandit JSON → `sast` evidence."""
+
+    kind = "sast"
+    format = "bandit-json"
+    description = "bandit JSON report (bandit -f json)"
+
+    def detect(self, artifact: Artifact) -> bool:
+        text = artifact.text_or_empty
+        return (artifact.looks_like_json() and '"results"' in text and '"issue_severity"' in text) or (
+            artifact.looks_like_json() and '"metrics"' in text and '"_totals"' in text
+        )
+
+    def normalize(self, artifact: Artifact) -> Normalized:
+        doc = artifact.json()
+        if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
+            raise self.fail(artifact, "no 'results' list")
+        findings = []
+        for item in doc["results"]:
+            if not isinstance(item, dict) or "test_id" not in item:
+                raise self.fail(artifact, "a result has no test_id")
+            findings.append({
+                "rule": str(item["test_id"]),
+                "severity": severity(item.get("issue_severity")),
+                "confidence": str(item.get("issue_confidence") or "").lower() or None,
+                "file": str(item.get("filename") or ""),
+                "line": item.get("line_number") if isinstance(item.get("line_number"), int) else None,
+                "tool": "bandit",
+                "message": str(item.get("issue_text") or "")[:500],
+            })
+        errors = doc.get("errors") or []
+        return Normalized(
+            kind=self.kind, format=self.format, producer=Producer("bandit"),
+            data=sast_data("bandit", findings, len(errors) if isinstance(errors, list) else 0),
+            collected_at=doc.get("generated_at") if isinstance(doc.get("generated_at"), str) else None,
+        )
+
+
+NORMALIZER = BanditJson()

@@ -1,0 +1,114 @@
+"""JUnit XML as written by pytest, Maven Surefire, mypy and most CI test runners.
+
+Totals are counted from the `<testcase>` elements, not from the suite attributes: producers disagree
+on whether `tests` includes skipped cases, and hand-assembled files often leave the attributes stale.
+pytest marks expected failures as `<skipped type="pytest.xfail">`; those are counted as `xfailed`,
+not as skips, so a policy can tell "not run" from "known broken". JUnit XML cannot express an
+unexpected pass (pytest writes a non-strict XPASS as a plain pass), so `xpassed` stays 0 here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from xml.etree.ElementTree import Element
+
+from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
+
+MAX_FAILED_CASES = 100
+
+
+class JunitXml(Normalizer):
+    """JUnit XML → `tests` evidence."""
+
+    kind = "tests"
+    format = "junit-xml"
+    description = "JUnit XML (pytest --junit-xml, Maven Surefire, mypy --junit-xml, ...)"
+
+    def detect(self, artifact: Artifact) -> bool:
+        return artifact.looks_like_xml() and ("<testsuite" in artifact.head or "<testsuites" in artifact.head)
+
+    def normalize(self, artifact: Artifact) -> Normalized:
+        root = artifact.xml()
+        if root.tag == "testsuites":
+            suites = list(root.iter("testsuite"))
+        elif root.tag == "testsuite":
+            suites = [root, *(s for s in root.iter("testsuite") if s is not root)]
+        else:
+            raise self.fail(artifact, f"root element is <{root.tag}>, expected <testsuites> or <testsuite>")
+        totals = dict.fromkeys(("tests", "passed", "failed", "errors", "skipped", "xfailed", "xpassed"), 0)
+        suite_rows: list[dict[str, Any]] = []
+        failed_cases: list[dict[str, Any]] = []
+        duration = 0.0
+        for suite in suites:
+            row = {"name": suite.get("name", ""), "tests": 0, "failed": 0, "errors": 0, "skipped": 0}
+            for case in suite.findall("testcase"):
+                outcome = _outcome(case)
+                totals["tests"] += 1
+                totals[outcome] += 1
+                row["tests"] += 1
+                if outcome in ("failed", "errors", "skipped"):
+                    row[outcome] += 1
+                if outcome in ("failed", "errors") and len(failed_cases) < MAX_FAILED_CASES:
+                    failed_cases.append(_failed_case(suite, case, outcome))
+            duration += _float(suite.get("time"))
+            suite_rows.append(row)
+        if root.tag == "testsuites" and root.get("time"):
+            duration = _float(root.get("time"))
+        return Normalized(
+            kind=self.kind, format=self.format, producer=_producer(root, suites),
+            data={"totals": totals, "duration_s": round(duration, 6), "suites": suite_rows,
+                  "failed_cases": failed_cases},
+            collected_at=_timestamp(suites),
+        )
+
+
+def _outcome(case: Element) -> str:
+    """One of passed/failed/errors/skipped/xfailed/xpassed for a testcase element."""
+    if case.find("failure") is not None:
+        return "failed"
+    if case.find("error") is not None:
+        return "errors"
+    skipped = case.find("skipped")
+    if skipped is not None:
+        return "xfailed" if skipped.get("type") == "pytest.xfail" else "skipped"
+    return "passed"
+
+
+def _failed_case(suite: Element, case: Element, outcome: str) -> dict[str, Any]:
+    element = case.find("failure") if outcome == "failed" else case.find("error")
+    message = (element.get("message") if element is not None else None) or ""
+    return {
+        "suite": suite.get("name", ""),
+        "classname": case.get("classname", ""),
+        "name": case.get("name", ""),
+        "outcome": "failed" if outcome == "failed" else "error",
+        "message": " ".join(message.split())[:500],
+    }
+
+
+def _float(value: str | None) -> float:
+    try:
+        return max(float(value or 0), 0.0)
+    except ValueError:
+        return 0.0
+
+
+def _timestamp(suites: list[Element]) -> str | None:
+    stamps = [s.get("timestamp") for s in suites if s.get("timestamp")]
+    return min(stamps) if stamps else None  # type: ignore[type-var]
+
+
+def _producer(root: Element, suites: list[Element]) -> Producer:
+    first = suites[0] if suites else root
+    name = first.get("name", "")
+    if name == "pytest":
+        return Producer("pytest")
+    if name == "mypy":
+        return Producer("mypy")
+    schema = next((v for k, v in first.attrib.items() if k.endswith("noNamespaceSchemaLocation")), "")
+    if "surefire" in schema or first.find("properties/property[@name='surefire.test.class.path']") is not None:
+        return Producer("maven-surefire", first.get("version"))
+    return Producer("junit")
+
+
+NORMALIZER = JunitXml()

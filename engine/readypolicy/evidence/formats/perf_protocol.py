@@ -1,0 +1,55 @@
+"""The readiness protocol's own perf artifact: percentiles and a CI95 per metric, plus SLO compliance.
+
+The protocol records the CI bounds as `ci95_lower`/`ci95_upper` around p95; they are kept as a
+structured `ci95` so policies judge every perf format the same way (on the upper bound).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
+
+
+class PerfProtocol(Normalizer):
+    """Readiness-protocol perf JSON → `perf` evidence."""
+
+    kind = "perf"
+    format = "readiness-perf-json"
+    description = "Readiness protocol perf document (performance_metrics with p50/p95/p99 and ci95 bounds)"
+
+    def detect(self, artifact: Artifact) -> bool:
+        return artifact.looks_like_json() and '"performance_metrics"' in artifact.text_or_empty
+
+    def normalize(self, artifact: Artifact) -> Normalized:
+        doc = artifact.json()
+        metrics_in = doc.get("performance_metrics") if isinstance(doc, dict) else None
+        if not isinstance(metrics_in, dict) or not metrics_in:
+            raise self.fail(artifact, "'performance_metrics' must be a non-empty object")
+        metrics: dict[str, Any] = {}
+        for name, item in metrics_in.items():
+            if not isinstance(item, dict):
+                raise self.fail(artifact, f"metric {name!r} is not an object")
+            missing = [key for key in ("p50_ms", "p95_ms", "p99_ms") if not isinstance(item.get(key), int | float)]
+            if missing:
+                raise self.fail(artifact, f"metric {name!r} lacks {', '.join(missing)}")
+            has_ci = isinstance(item.get("ci95_lower"), int | float) and isinstance(item.get("ci95_upper"), int | float)
+            metrics[name] = {
+                "sample_size": item.get("sample_size"),
+                "p50_ms": item["p50_ms"], "p95_ms": item["p95_ms"], "p99_ms": item["p99_ms"],
+                "ci95": {"statistic": "p95", "lower_ms": item["ci95_lower"], "upper_ms": item["ci95_upper"],
+                         "resamples": item.get("bootstrap_resamples"), "seed": item.get("seed")} if has_ci else None,
+                "load_multiplier": item.get("load_multiplier"),
+                "throughput_rps": item.get("throughput_rps"),
+            }
+        data: dict[str, Any] = {"metrics": metrics}
+        if isinstance(doc.get("slo_compliance"), dict):
+            data["slo_compliance"] = doc["slo_compliance"]
+        stamp = doc.get("validation_timestamp")
+        return Normalized(
+            kind=self.kind, format=self.format, producer=Producer("readiness-protocol"), data=data,
+            collected_at=stamp if isinstance(stamp, str) else None,
+        )
+
+
+NORMALIZER = PerfProtocol()

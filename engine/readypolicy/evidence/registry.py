@@ -1,0 +1,57 @@
+"""Which normalizer reads which artifact: the ordered list of formats and auto-detection.
+
+Detection runs each format's cheap sniff in order; more specific formats come first (SARIF before
+generic JSON shapes). `--kind` narrows the candidates, so a file of the wrong kind is refused by
+name instead of being normalized into nonsense.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from readypolicy.evidence.interface import Artifact, NormalizeError, Normalizer
+
+# module name under readypolicy.evidence.formats, in detection order
+FORMAT_MODULES: tuple[str, ...] = (
+    "manifest",
+    "perf_protocol",
+    "junit_xml",
+    "cobertura_xml",
+    "coverage_py_json",
+    "bandit_json",
+)
+
+
+def all_normalizers() -> list[Normalizer]:
+    """One instance of every normalizer, in detection order."""
+    found: list[Normalizer] = []
+    for name in FORMAT_MODULES:
+        module = import_module(f"readypolicy.evidence.formats.{name}")
+        found.append(module.NORMALIZER)
+    return found
+
+
+def kinds() -> list[str]:
+    """The evidence kinds some normalizer produces."""
+    return sorted({normalizer.kind for normalizer in all_normalizers()})
+
+
+def detect(artifact: Artifact, kind: str | None = None, fmt: str | None = None) -> Normalizer:
+    """The normalizer for an artifact, optionally restricted to a kind or an exact format."""
+    candidates = all_normalizers()
+    if fmt is not None:
+        candidates = [n for n in candidates if n.format == fmt]
+        if not candidates:
+            raise NormalizeError(f"{artifact.path}: unknown format {fmt!r}")
+        return candidates[0]
+    if kind is not None:
+        candidates = [n for n in candidates if n.kind == kind]
+        if not candidates:
+            raise NormalizeError(f"{artifact.path}: unknown evidence kind {kind!r} (known: {', '.join(kinds())})")
+    for normalizer in candidates:
+        if normalizer.detect(artifact):
+            return normalizer
+    if kind is not None:
+        formats = ", ".join(n.format for n in candidates)
+        raise NormalizeError(f"{artifact.path}: not a {kind} artifact (expected one of: {formats})")
+    raise NormalizeError(f"{artifact.path}: unrecognized artifact format; pass --kind or --format")

@@ -1,0 +1,1 @@
+"""Policy packs: loading, digesting, staging and bundling the Rego that decides."""

@@ -1,0 +1,64 @@
+"""Build a policy set into a reproducible OPA bundle tarball.
+
+The tarball is written here rather than by `opa build` so that the same policy files always give
+byte-identical output (sorted members, zero mtimes and owners, no gzip timestamp): the lock file
+pins a sha256, and a rebuild on another machine must reproduce it. OPA still compiles the staged
+bundle first with the restricted capabilities, so a bundle that OPA would refuse is never written.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import tarfile
+import tempfile
+from pathlib import Path
+
+from readypolicy.canonical import raw_digest
+from readypolicy.engines.opa_binary import OpaBinary
+from readypolicy.policy.interface import PolicyError, PolicySet
+from readypolicy.policy.stage import bundle_manifest, write_tree
+
+
+def bundle_bytes(policy: PolicySet) -> bytes:
+    """The deterministic .tar.gz bytes of a policy set."""
+    members = dict(policy.files)
+    members[".manifest"] = json.dumps(bundle_manifest(policy), sort_keys=True, indent=2).encode()
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for name in sorted(members):
+            info = tarfile.TarInfo(name=f"/{name}")
+            info.size = len(members[name])
+            info.mode = 0o644
+            info.mtime = 0
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            archive.addfile(info, io.BytesIO(members[name]))
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0, compresslevel=9) as gz:
+        gz.write(raw.getvalue())
+    return out.getvalue()
+
+
+def compile_check(policy: PolicySet, opa: OpaBinary) -> None:
+    """`opa check --strict` of the staged bundle against the restricted capabilities."""
+    with tempfile.TemporaryDirectory(prefix="readypolicy-check-") as work:
+        write_tree(policy, Path(work))
+        done = opa.run(["check", "--strict", "--bundle", "--capabilities", str(opa.capabilities_file), work])
+    if done.returncode != 0:
+        text = (done.stderr or done.stdout).decode("utf-8", errors="replace").replace(work + "/", "")
+        raise PolicyError(f"pack {policy.pack!r} does not compile: {' '.join(text.split())[:600]}")
+
+
+def build_bundle(policy: PolicySet, opa: OpaBinary, out_dir: Path) -> tuple[Path, str]:
+    """Compile-check, then write `<pack>-<version>.tar.gz` atomically; returns (path, sha256)."""
+    compile_check(policy, opa)
+    data = bundle_bytes(policy)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{policy.pack}-{policy.version}.tar.gz"
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(target)
+    return target, raw_digest(data)

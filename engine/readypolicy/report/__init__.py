@@ -1,0 +1,1 @@
+"""Report formats for decisions: one module per format behind `interface.ReportFormat`."""

@@ -1,0 +1,38 @@
+"""The report-format extension point.
+
+A format renders a list of decision records (one per module and lane) for a reader: a person at
+a terminal, a CI system (JUnit, SARIF), a pull request (Markdown) or another program (JSON).
+Formats never decide anything; they only render records.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from readypolicy.errors import ReadyPolicyError
+
+
+class ReportError(ReadyPolicyError):
+    """A report cannot be rendered or written."""
+
+
+STATUS_ORDER = {"fail": 0, "missing": 1, "waived": 2, "pass": 3}
+"""Display order: what blocks promotion first."""
+
+
+def ordered_checks(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """A record's checks, failing first, then by id."""
+    return sorted(record["checks"], key=lambda c: (STATUS_ORDER.get(c["status"], 9), c["id"]))
+
+
+class ReportFormat(ABC):
+    """Renders decision records."""
+
+    name: ClassVar[str]
+    """Format name used by `--format`."""
+
+    @abstractmethod
+    def render(self, records: Sequence[dict[str, Any]]) -> str:
+        """The full report text."""

@@ -1,0 +1,17 @@
+"""Report formats by name."""
+
+from __future__ import annotations
+
+from readypolicy.report.interface import ReportError, ReportFormat
+from readypolicy.report.json_format import JsonFormat
+from readypolicy.report.table import TableFormat
+
+FORMATS: dict[str, type[ReportFormat]] = {cls.name: cls for cls in (TableFormat, JsonFormat)}
+
+
+def get_format(name: str) -> ReportFormat:
+    """The format called `name`."""
+    try:
+        return FORMATS[name]()
+    except KeyError as exc:
+        raise ReportError(f"unknown format {name!r} (choose from {', '.join(FORMATS)})") from exc

@@ -1,0 +1,41 @@
+"""Plain-text table for terminals: one block per decision, blocking checks first."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from typing import Any
+
+from readypolicy.report.interface import ReportFormat, ordered_checks
+
+MARKS = {"pass": "PASS", "fail": "FAIL", "missing": "MISSING", "waived": "WAIVED"}
+
+
+class TableFormat(ReportFormat):
+    """Human-readable verdicts."""
+
+    name = "table"
+
+    def render(self, records: Sequence[dict[str, Any]]) -> str:
+        return "\n".join(self._block(record) for record in records)
+
+    def _block(self, record: dict[str, Any]) -> str:
+        subject = record["subject"]
+        verdict = "READY" if record["allow"] else "NOT READY"
+        lines = [
+            f"{subject['module']} @ {subject['revision']} -> {record['lane']}: {verdict}",
+            f"  policy {record['pack']} {record['policy']['revision']} ({record['policy']['source']}), "
+            f"opa {record['engine']['version']}, decision {record['decision_id'][:19]}",
+        ]
+        width = max((len(c["id"]) for c in record["checks"]), default=0)
+        for check in ordered_checks(record):
+            mark = MARKS.get(check["status"], check["status"].upper())
+            head = f"  {mark:<8} {check['id']:<{width}}  "
+            wrapped = textwrap.wrap(check["message"], width=max(40, 110 - len(head))) or [""]
+            lines.append(head + wrapped[0])
+            lines.extend(" " * len(head) + more for more in wrapped[1:])
+            if check["status"] in ("fail", "missing") and check.get("remediation"):
+                lines.append(" " * len(head) + f"fix: {check['remediation']}")
+        counts = {s: sum(1 for c in record["checks"] if c["status"] == s) for s in MARKS}
+        lines.append("  " + ", ".join(f"{n} {s}" for s, n in counts.items() if n) + "\n")
+        return "\n".join(lines)

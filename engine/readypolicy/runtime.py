@@ -1,0 +1,62 @@
+"""Wire configuration to implementations: which store, engine and policy set a command uses.
+
+The CLI stays thin by asking this module for ready objects; tests and the benchmark use the same
+wiring, so what they measure is what users run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from readypolicy.config import Config
+from readypolicy.engines.interface import RegoEngine
+from readypolicy.engines.locate import find_opa
+from readypolicy.engines.opa_binary import OpaBinary
+from readypolicy.engines.opa_cli import OpaCliEngine
+from readypolicy.policy.bundle_read import read_bundle
+from readypolicy.policy.interface import PolicySet
+from readypolicy.policy.pack import load_pack, pack_dir
+from readypolicy.store.interface import Store
+from readypolicy.store.open import open_store
+
+
+@dataclass
+class Runtime:
+    """Lazily opened collaborators for one command."""
+
+    config: Config
+    """Resolved settings."""
+    _store: Store | None = field(default=None, init=False)
+
+    @property
+    def store(self) -> Store:
+        """The configured store (opened on first use)."""
+        if self._store is None:
+            self._store = open_store(self.config.store_url())
+        return self._store
+
+    @property
+    def cache_dir(self) -> Path:
+        """Where staged policies and OPA facts are cached."""
+        return self.config.path(self.config.cache_dir)
+
+    def opa(self) -> OpaBinary:
+        """The OPA binary with its cache and deadline."""
+        path = find_opa(self.config.opa, self.config.root)
+        return OpaBinary(path=path, cache_dir=self.cache_dir / "opa", timeout_s=self.config.opa_timeout_s)
+
+    def engine(self) -> RegoEngine:
+        """The Rego engine: the OPA binary as a subprocess."""
+        return OpaCliEngine(self.opa())
+
+    def policy(self, pack: str | None = None, bundle: Path | None = None) -> PolicySet:
+        """The policy set of a built bundle if given, else of the configured (or named) pack."""
+        if bundle is not None:
+            return read_bundle(bundle)
+        return load_pack(pack_dir(self.config.path(self.config.policies), pack or self.config.pack))
+
+    def close(self) -> None:
+        """Release the store."""
+        if self._store is not None:
+            self._store.close()

@@ -1,0 +1,1 @@
+"""Evidence and decision stores: SQLite by default, PostgreSQL for teams."""

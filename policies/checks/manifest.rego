@@ -1,0 +1,13 @@
+# Lane manifest checks
+package readiness.checks
+
+import data.readiness.lib
+import rego.v1
+
+result("manifest.present", _) := lib.pass(
+	sprintf("manifest for %s owned by %s, target lane %s", [m.module, m.owner, m.target_lane]),
+	lib.digests(lib.docs("manifest")),
+) if {
+	m := input.manifest
+	m.module == input.module
+} else := lib.missing("manifest")

@@ -1,0 +1,10 @@
+# METADATA
+# title: The production lane
+# description: Every check of the lower lanes plus the production checks listed in config/data.yaml.
+package readiness.production
+
+import data.readiness.checks
+import data.readiness.lib
+import rego.v1
+
+decision := lib.decide("production", {id: r | some id in lib.lane_checks("production"); r := checks.result(id, "production")})
