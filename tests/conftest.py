@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pgserver import PgServer, PgServerError, start_server
 
+from pgserver import PgServer, PgServerError, start_server
 from readypolicy.store.interface import Store
 from readypolicy.store.open import open_store
 

@@ -56,7 +56,8 @@ class PgServer:
     def stop(self) -> None:
         """Stop the server at once and delete its files."""
         try:
-            _run(self, [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "-w", "stop"])
+            pg_ctl = str(self.bindir / "pg_ctl")
+            _run(self, [pg_ctl, "-D", str(self.datadir), "-m", "immediate", "-w", "stop"])
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 

@@ -7,22 +7,23 @@ import sqlite3
 
 import psycopg
 import pytest
-from store_workers import make_record
 
 from readypolicy.audit.chain import verify_chain
 from readypolicy.canonical import digest
 from readypolicy.store.interface import DecisionRow, Store, StoreError
 from readypolicy.store.open import open_store
 from readypolicy.store.sql import SqlStore
+from store_workers import make_record
 
 
 def decision(module: str, n: int, lane: str = "integration", allow: bool = True, at: str = "") -> DecisionRow:
     evaluated_at = at or f"2025-01-01T00:00:{n % 60:02d}.000000Z"
-    body = {"module": module, "revision": "r1", "lane": lane, "allow": allow, "n": n, "evaluated_at": evaluated_at,
-            "reasons": [] if allow else ["coverage below 80%"]}
+    body = {"module": module, "revision": "r1", "lane": lane, "allow": allow, "n": n,
+            "evaluated_at": evaluated_at, "reasons": [] if allow else ["coverage below 80%"]}
     return DecisionRow(
         decision_id=digest(body), module=module, revision="r1", lane=lane, allow=allow,
-        policy_digest=digest({"policy": lane}), evaluated_at=evaluated_at, record={**body, "id": digest(body)},
+        policy_digest=digest({"policy": lane}), evaluated_at=evaluated_at,
+        record={**body, "id": digest(body)},
     )
 
 
@@ -37,7 +38,8 @@ def test_reput_is_idempotent(store: Store) -> None:
     assert store.put_evidence(batch, "ci") == [True, True, True]
     assert store.put_evidence(batch, "ci") == [False, False, False]
     assert store.put_evidence([make_record("api", 3), make_record("api", 3)], "ci") == [True, False]
-    assert [r.digest for r in store.list_evidence("api")] == [r.digest for r in [*batch, make_record("api", 3)]]
+    stored = [r.digest for r in store.list_evidence("api")]
+    assert stored == [r.digest for r in [*batch, make_record("api", 3)]]
     ingests = [e for e in store.audit_entries() if e.action == "ingest"]
     assert [e.details["digest"] for e in ingests] == [r.digest for r in store.list_evidence("api")]
     assert chain_ok(store) == 4
@@ -74,7 +76,8 @@ def test_latest_per_kind_and_scope(store: Store) -> None:
 
 
 def test_list_filters(store: Store) -> None:
-    api = [make_record("api", 1), make_record("api", 2, kind="coverage"), make_record("api", 3, revision="r2")]
+    api = [make_record("api", 1), make_record("api", 2, kind="coverage"),
+           make_record("api", 3, revision="r2")]
     web = [make_record("web", 1)]
     store.put_evidence([*api, *web], "ci")
     assert store.modules() == ["api", "web"]
@@ -110,6 +113,7 @@ def test_decision_prefix_lookup_and_ambiguity(store: Store) -> None:
     hexpart = target.removeprefix("sha256:")
     assert store.get_decision(hexpart[:12]) == rows[5]
     assert store.get_decision("sha256:" + hexpart[:12]) == rows[5]
+    assert store.get_decision(hexpart[:12].upper()) == rows[5]
     assert store.get_decision("f" * 64) is None
     firsts = [r.decision_id.removeprefix("sha256:")[0] for r in rows]
     shared = next(c for c in firsts if firsts.count(c) > 1)
@@ -175,7 +179,9 @@ def raw_execute(url: str, statement: str) -> str:
 
 
 @pytest.mark.parametrize(("statement", "message"), REFUSED)
-def test_triggers_refuse_rewriting_history(store: Store, store_url: str, statement: str, message: str) -> None:
+def test_triggers_refuse_rewriting_history(
+    store: Store, store_url: str, statement: str, message: str
+) -> None:
     store.put_evidence([make_record("api", 1)], "ci")
     store.put_decision(decision("api", 1), "ci")
     assert raw_execute(store_url, statement) == message

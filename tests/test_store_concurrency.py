@@ -15,12 +15,11 @@ import time
 from pathlib import Path
 
 import psycopg
-import pytest
-from store_workers import make_record
 
 from readypolicy.audit.chain import verify_chain
 from readypolicy.store.interface import Store
 from readypolicy.store.open import open_store
+from store_workers import make_record
 
 TESTS = Path(__file__).resolve().parent
 WORKER_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS.parent / "engine"), str(TESTS)])}

@@ -3,8 +3,7 @@
 # description: Every check of the lower lanes plus the candidate checks listed in config/data.yaml.
 package readiness.candidate
 
-import data.readiness.checks
 import data.readiness.lib
 import rego.v1
 
-decision := lib.decide("candidate", {id: r | some id in lib.lane_checks("candidate"); r := checks.result(id, "candidate")})
+decision := lib.lane_decision("candidate")

@@ -10,4 +10,9 @@ result("manifest.present", _) := lib.pass(
 ) if {
 	m := input.manifest
 	m.module == input.module
+} else := lib.fail(
+	sprintf("the manifest describes module %q, not %q", [input.manifest.module, input.module]),
+	lib.digests(lib.docs("manifest")),
+) if {
+	input.manifest.module != input.module
 } else := lib.missing("manifest")

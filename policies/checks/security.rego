@@ -1,24 +1,36 @@
 # Security scan checks
+# Static analysis must come from every scanner the lane names (bandit and semgrep), with no
+# finding above the lane's severity ceiling and no scan errors. A dependency audit is strict:
+# a skipped package is an unaudited package, not a clean one.
 package readiness.checks
 
 import data.readiness.lib
 import rego.v1
 
-rank(severity) := lib.config.severity_rank[severity]
-
 # Findings above the lane's allowed severity, from every SAST report (bandit, semgrep, SARIF).
 sast_blocking(lane) := [f |
 	some d in lib.docs("sast")
 	some f in d.data.findings
-	rank(f.severity) > rank(lib.threshold(lane, "sast_max_severity"))
+	lib.severity_rank(f.severity) > lib.severity_rank(lib.threshold(lane, "sast_max_severity"))
 ]
 
 sast_errors := sum([d.data.scan_errors | some d in lib.docs("sast")])
 
-result("security.sast", lane) := r if {
+sast_tool_ran(tool) if {
+	some d in lib.docs("sast")
+	d.scope == tool
+}
+
+sast_tool_ran(tool) if {
+	some d in lib.docs("sast")
+	startswith(lower(d.data.tool), tool)
+}
+
+sast_absent_tools(lane) := [t | some t in lib.threshold(lane, "sast_tools_required"); not sast_tool_ran(t)]
+
+result("security.sast", lane) := sast_verdict(lane, ds) if {
 	ds := lib.docs("sast")
 	count(ds) > 0
-	r := sast_verdict(lane, ds)
 } else := lib.missing("sast")
 
 sast_verdict(lane, ds) := lib.fail(
@@ -35,7 +47,74 @@ sast_verdict(lane, ds) := lib.fail(
 	lib.digests(ds),
 ) if {
 	sast_errors > 0
+} else := lib.fail(
+	sprintf("no report from %s, which this lane requires", [concat(", ", absent)]),
+	lib.digests(ds),
+) if {
+	absent := sast_absent_tools(lane)
+	count(absent) > 0
 } else := lib.pass(
 	sprintf("%d report(s) from %s, no finding above %s", [count(ds), concat(", ", sort({d.data.tool | some d in ds})), lib.threshold(lane, "sast_max_severity")]),
 	lib.digests(ds),
+)
+
+dependency_problems(lane) := (dependencies_unaudited | dependencies_skipped(lane)) | dependencies_vulnerable(lane)
+
+dependencies_unaudited := {sprintf("%s audited no package", [d.data.tool]) |
+	some d in lib.docs("dependencies")
+	d.data.audited == 0
+}
+
+dependencies_skipped(lane) := {sprintf("%s skipped %d package(s) (%s): skipped packages are not audited", [d.data.tool, count(d.data.skipped), names]) |
+	some d in lib.docs("dependencies")
+	count(d.data.skipped) > lib.threshold(lane, "dependency_skipped_max")
+	names := concat(", ", sort([s.name | some s in d.data.skipped]))
+}
+
+dependencies_vulnerable(lane) := {sprintf("%s: %s in %s %v is %s, above the %s this lane allows", [d.data.tool, v.id, v.package, v.version, v.severity, ceiling]) |
+	ceiling := lib.threshold(lane, "dependency_vuln_max_severity")
+	some d in lib.docs("dependencies")
+	some v in d.data.vulnerabilities
+	lib.severity_rank(v.severity) > lib.severity_rank(ceiling)
+}
+
+result("security.dependencies", lane) := lib.verdict(
+	dependency_problems(lane),
+	sprintf("%d package(s) audited by %s, none skipped, no vulnerability above %s", [
+		sum([d.data.audited | some d in ds]), concat(", ", sort({d.data.tool | some d in ds})),
+		lib.threshold(lane, "dependency_vuln_max_severity"),
+	]),
+	lib.digests(ds),
+) if {
+	ds := lib.docs("dependencies")
+	count(ds) > 0
+} else := lib.missing("dependencies")
+
+# Vulnerabilities and findings from every scanner above the lane's ceiling (critical ones by default).
+severe(lane) := [sprintf("%s %s", [x.where, x.what]) |
+	some x in severe_items
+	lib.severity_rank(x.severity) > lib.severity_rank(lib.threshold(lane, "vuln_max_severity"))
+]
+
+severe_items contains {"where": v.package, "what": v.id, "severity": v.severity} if {
+	some d in lib.docs("dependencies")
+	some v in d.data.vulnerabilities
+}
+
+severe_items contains {"where": sprintf("%s:%v", [f.file, f.line]), "what": f.rule, "severity": f.severity} if {
+	some d in lib.docs("sast")
+	some f in d.data.findings
+}
+
+result("security.no_critical_vulns", lane) := lib.missing("dependencies") if {
+	count(lib.docs("dependencies")) == 0
+} else := lib.fail(
+	sprintf("%d vulnerability/finding(s) above %s: %s", [count(found), lib.threshold(lane, "vuln_max_severity"), concat(", ", sort(found))]),
+	lib.digests(array.concat(lib.docs("dependencies"), lib.docs("sast"))),
+) if {
+	found := severe(lane)
+	count(found) > 0
+} else := lib.pass(
+	sprintf("no vulnerability or finding above %s in %d report(s)", [lib.threshold(lane, "vuln_max_severity"), count(lib.docs("dependencies")) + count(lib.docs("sast"))]),
+	lib.digests(array.concat(lib.docs("dependencies"), lib.docs("sast"))),
 )

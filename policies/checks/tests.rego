@@ -5,17 +5,14 @@ package readiness.checks
 import data.readiness.lib
 import rego.v1
 
-suite_result(scope, lane) := r if {
+suite_result(scope, lane) := suite_verdict(scope, lane, d.data.totals, [d.digest]) if {
 	d := lib.doc_in_scope("tests", scope)
-	t := d.data.totals
-	bad := t.failed + t.errors
-	r := suite_verdict(scope, lane, t, bad, [d.digest])
 } else := lib.missing(sprintf("tests (scope %s)", [scope]))
 
-suite_verdict(scope, lane, t, bad, ev) := lib.fail(
-	sprintf("%s tests: %d of %d failed or errored", [scope, bad, t.tests]), ev,
+suite_verdict(scope, lane, t, ev) := lib.fail(
+	sprintf("%s tests: %d of %d failed or errored", [scope, t.failed + t.errors, t.tests]), ev,
 ) if {
-	bad > 0
+	t.failed + t.errors > 0
 } else := lib.fail(
 	sprintf("%s tests: only %d tests ran, at least %d required", [scope, t.tests, lib.threshold(lane, "tests_min")]), ev,
 ) if {

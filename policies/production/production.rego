@@ -3,8 +3,7 @@
 # description: Every check of the lower lanes plus the production checks listed in config/data.yaml.
 package readiness.production
 
-import data.readiness.checks
 import data.readiness.lib
 import rego.v1
 
-decision := lib.decide("production", {id: r | some id in lib.lane_checks("production"); r := checks.result(id, "production")})
+decision := lib.lane_decision("production")

@@ -11,6 +11,9 @@ from readypolicy.cli.context import fail_closed
 from readypolicy.cli.eval import eval_command
 from readypolicy.cli.evidence import evidence_group, formats_command
 from readypolicy.cli.ingest import ingest_command
+from readypolicy.cli.policy import policy_group
+from readypolicy.cli.sign import keygen, sign, verify
+from readypolicy.cli.store import store_group
 from readypolicy.config import load_config
 from readypolicy.runtime import Runtime
 
@@ -39,6 +42,11 @@ cli.add_command(ingest_command)
 cli.add_command(evidence_group)
 cli.add_command(formats_command)
 cli.add_command(eval_command)
+cli.add_command(store_group)
+cli.add_command(keygen)
+cli.add_command(sign)
+cli.add_command(verify)
+cli.add_command(policy_group)
 
 
 def main() -> None:

@@ -6,16 +6,13 @@ Only option parsing lives here; the work is in `readypolicy.signing`, which `eva
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
-from readypolicy.errors import ReadyPolicyError
+from readypolicy.cli.context import fail_closed
 from readypolicy.signing import (
     PASSWORD_ENV,
     BundleVerifier,
@@ -37,22 +34,7 @@ from readypolicy.signing import (
     write_key_pair,
 )
 
-F = TypeVar("F", bound=Callable[..., Any])
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
-
-
-def _exit_2_on_failure(command: F) -> F:
-    """Turn a `ReadyPolicyError` into one line on stderr and exit status 2."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except ReadyPolicyError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _passphrase(confirm: bool) -> bytes:
@@ -66,7 +48,7 @@ def _passphrase(confirm: bool) -> bytes:
 @click.command("keygen")
 @click.option("--prefix", default="readypolicy", show_default=True,
               help="Write PREFIX.key (encrypted private key) and PREFIX.pub (public key).")
-@_exit_2_on_failure
+@fail_closed
 def keygen(prefix: str) -> None:
     """Generate an ECDSA P-256 signing key pair for key-based (air-gapped) signing."""
     pair = generate_key_pair(_passphrase(confirm=True))
@@ -92,7 +74,7 @@ def _signer(key: Path | None, identity_token: str | None, trust_config: Path | N
 @click.option("--vsa", is_flag=True, help="Also sign a SLSA Verification Summary (X.vsa.sigstore.json).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Bundle path (default: DECISION.sigstore.json next to the decision).")
-@_exit_2_on_failure
+@fail_closed
 def sign(decision_path: Path, key: Path | None, identity_token: str | None, trust_config: Path | None,
          subject_digest: str | None, vsa: bool, output: Path | None) -> None:
     """Sign a decision record into a Sigstore bundle (in-toto attestation in a DSSE envelope)."""
@@ -127,7 +109,7 @@ def _verifier(key: Path | None, identity: str | None, issuer: str | None, offlin
 @click.option("--cert-oidc-issuer", help="Expected OIDC issuer of that identity.")
 @click.option("--offline", is_flag=True, help="Use the cached Sigstore trusted root; no network.")
 @click.option("--trusted-root", type=_FILE, help="Sigstore trusted root JSON (private instance, air gap).")
-@_exit_2_on_failure
+@fail_closed
 def verify(decision_path: Path, bundle_path: Path | None, key: Path | None, cert_identity: str | None,
            cert_oidc_issuer: str | None, offline: bool, trusted_root: Path | None) -> None:
     """Verify that DECISION.json is exactly what the bundle's signer signed, and say who and when."""

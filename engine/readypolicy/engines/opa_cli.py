@@ -39,18 +39,24 @@ class OpaCliEngine(RegoEngine):
         ]
         stdin = json.dumps({"batch": list(inputs)}, separators=(",", ":")).encode()
         done = self.binary.run(args, stdin=stdin)
-        values = parse_eval_output(done.stdout, done.stderr, done.returncode)
+        values = parse_eval_output(done.stdout, done.stderr, done.returncode, strip=str(policy.path))
         return unwrap_batch(values, len(inputs), query)
 
 
-def parse_eval_output(stdout: bytes, stderr: bytes, returncode: int) -> Any:
-    """The value of the single expression in `opa eval --format json` output, or EngineError."""
+def parse_eval_output(stdout: bytes, stderr: bytes, returncode: int, strip: str = "") -> Any:
+    """The value of the single expression in `opa eval --format json` output, or EngineError.
+
+    `strip` (the staged bundle directory) is removed from messages so they name pack-relative files.
+    """
     try:
         doc = json.loads(stdout) if stdout.strip() else None
     except ValueError:
         doc = None
     if returncode != 0:
-        raise EngineError(f"OPA exited with status {returncode}: {_error_text(doc, stderr)}")
+        text = _error_text(doc, stderr)
+        if strip:
+            text = text.replace(strip + "/", "").replace(strip, f"policy {policy_name(strip)}")
+        raise EngineError(f"OPA exited with status {returncode}: {' '.join(text.split())[:600]}")
     if not isinstance(doc, dict):
         raise EngineError(f"OPA printed output that is not a JSON result: {_snippet(stdout or stderr)}")
     try:
@@ -70,6 +76,11 @@ def unwrap_batch(values: Any, expected: int, query: str) -> list[Any]:
             raise EngineError(f"{query} is undefined (or not unique) for input {index}; is the lane package loaded?")
         out.append(inner[0])
     return out
+
+
+def policy_name(path: str) -> str:
+    """A short name for a staged policy directory or bundle file in messages."""
+    return path.rsplit("/", 1)[-1]
 
 
 def _error_text(doc: Any, stderr: bytes) -> str:

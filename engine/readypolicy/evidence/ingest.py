@@ -13,6 +13,7 @@ from pathlib import Path
 
 from readypolicy.canonical import digest, parse_rfc3339, rfc3339, utc_now
 from readypolicy.evidence import schemas
+from readypolicy.evidence.formats.docs_listing import directory_listing
 from readypolicy.evidence.interface import Artifact, Normalized, NormalizeError
 from readypolicy.evidence.registry import detect
 from readypolicy.safeio import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, read_limited
@@ -56,8 +57,9 @@ class IngestResult:
 
 
 def normalize_path(path: Path, options: IngestOptions) -> tuple[Artifact, Normalized]:
-    """Read one artifact and normalize it (no store access)."""
-    artifact = Artifact(path=path, raw=read_limited(path, options.max_bytes), max_depth=options.max_depth)
+    """Read one artifact and normalize it (no store access); a directory is read as its file listing."""
+    raw = directory_listing(path, options.max_bytes) if path.is_dir() else read_limited(path, options.max_bytes)
+    artifact = Artifact(path=path, raw=raw, max_depth=options.max_depth)
     normalizer = detect(artifact, kind=options.kind, fmt=options.fmt)
     normalized = normalizer.normalize(artifact)
     schemas.validate(normalized.kind, SCHEMA_VERSION, normalized.data, str(path))

@@ -128,6 +128,8 @@ class Normalizer(ABC):
     """The artifact format it reads (unique across normalizers)."""
     description: ClassVar[str]
     """One line for `readypolicy formats` and the docs."""
+    priority: ClassVar[int] = 50
+    """Detection order: lower is tried first (specific formats before generic ones)."""
 
     @abstractmethod
     def detect(self, artifact: Artifact) -> bool:

@@ -7,28 +7,28 @@ name instead of being normalized into nonsense.
 
 from __future__ import annotations
 
+import pkgutil
+from functools import cache
 from importlib import import_module
 
+from readypolicy.evidence import formats
 from readypolicy.evidence.interface import Artifact, NormalizeError, Normalizer
 
-# module name under readypolicy.evidence.formats, in detection order
-FORMAT_MODULES: tuple[str, ...] = (
-    "manifest",
-    "perf_protocol",
-    "junit_xml",
-    "cobertura_xml",
-    "coverage_py_json",
-    "bandit_json",
-)
 
+@cache
+def all_normalizers() -> tuple[Normalizer, ...]:
+    """One instance of every normalizer (each module in `formats` exposing NORMALIZER), in detection order.
 
-def all_normalizers() -> list[Normalizer]:
-    """One instance of every normalizer, in detection order."""
+    Lower `priority` is tried first; specific formats (SARIF, tool-branded JSON) must sort before
+    generic shapes (a plain list of latency samples) that would also match them.
+    """
     found: list[Normalizer] = []
-    for name in FORMAT_MODULES:
-        module = import_module(f"readypolicy.evidence.formats.{name}")
-        found.append(module.NORMALIZER)
-    return found
+    for info in pkgutil.iter_modules(formats.__path__):
+        module = import_module(f"{formats.__name__}.{info.name}")
+        normalizer = getattr(module, "NORMALIZER", None)
+        if isinstance(normalizer, Normalizer):
+            found.append(normalizer)
+    return tuple(sorted(found, key=lambda n: (n.priority, n.format)))
 
 
 def kinds() -> list[str]:

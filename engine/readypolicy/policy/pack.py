@@ -55,15 +55,27 @@ def is_policy_file(path: Path) -> bool:
     return path.suffix == ".rego" or path.name in DATA_NAMES
 
 
+def source_dirs(directory: Path) -> dict[str, Path]:
+    """Bundle directory (under the root) → source directory, as pack.yaml `sources` names them.
+
+    Tools that work on the sources rather than the policy set (tests, fmt, check) walk these.
+    """
+    manifest = _read_manifest(directory)
+    out: dict[str, Path] = {}
+    for bundle_dir, source in dict(manifest["sources"]).items():
+        source_path = (directory / str(source)).resolve()
+        if not source_path.is_dir():
+            raise PolicyError(f"{directory / 'pack.yaml'}: source {source!r} is not a directory")
+        out[str(bundle_dir)] = source_path
+    return out
+
+
 def load_pack(directory: Path) -> PolicySet:
     """Collect a pack's files under their bundle paths."""
     manifest = _read_manifest(directory)
     root = str(manifest["root"])
     files: dict[str, bytes] = {}
-    for bundle_dir, source in dict(manifest["sources"]).items():
-        source_path = (directory / str(source)).resolve()
-        if not source_path.is_dir():
-            raise PolicyError(f"{directory / 'pack.yaml'}: source {source!r} is not a directory")
+    for bundle_dir, source_path in source_dirs(directory).items():
         for path in sorted(source_path.rglob("*")):
             if path.is_file() and is_policy_file(path):
                 relative = path.relative_to(source_path).as_posix()

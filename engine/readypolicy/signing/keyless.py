@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from requests.exceptions import RequestException
 from sigstore.dsse import Statement
 from sigstore.errors import Error as SigstoreError
@@ -37,6 +38,14 @@ _SIGSTORE_FAILURES = (SigstoreError, RequestException, OSError, ValueError)
 _MAX_TRUST_BYTES = 4 * 1024 * 1024
 
 
+def _describe(exc: Exception) -> str:
+    """One line for a sigstore/pydantic/network failure (pydantic reports span many lines)."""
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        return f"{'.'.join(str(part) for part in first['loc'])}: {first['msg']}"
+    return " ".join(str(exc).split())
+
+
 def _read_text(path: Path) -> str:
     try:
         return read_limited(path, _MAX_TRUST_BYTES).decode("utf-8")
@@ -52,7 +61,7 @@ def load_trust_config(path: Path | None) -> ClientTrustConfig:
         return ClientTrustConfig.from_json(_read_text(path))
     except _SIGSTORE_FAILURES as exc:
         where = path or "Sigstore public-good TUF repository"
-        raise SigningError(f"{where}: cannot load the Sigstore client trust config: {exc}") from exc
+        raise SigningError(f"{where}: cannot load the Sigstore client trust config: {_describe(exc)}") from exc
 
 
 def identity_token(explicit: str | None, trust_config: ClientTrustConfig, interactive: bool) -> IdentityToken:
@@ -68,7 +77,7 @@ def identity_token(explicit: str | None, trust_config: ClientTrustConfig, intera
             )
         return Issuer(trust_config.signing_config.get_oidc_url()).identity_token()
     except _SIGSTORE_FAILURES as exc:
-        raise SigningError(f"OIDC identity token: {exc}") from exc
+        raise SigningError(f"OIDC identity token: {_describe(exc)}") from exc
 
 
 class SigstoreSigner(Signer):
@@ -85,7 +94,9 @@ class SigstoreSigner(Signer):
             with context.signer(self._token) as signer:
                 bundle = signer.sign_dsse(Statement(statement_payload(statement)))
         except _SIGSTORE_FAILURES as exc:
-            raise SigningError(f"keyless signing failed for identity {self._token.identity}: {exc}") from exc
+            raise SigningError(
+                f"keyless signing failed for identity {self._token.identity}: {_describe(exc)}"
+            ) from exc
         return json.loads(bundle.to_json())
 
 
@@ -113,7 +124,7 @@ class SigstoreVerifier(BundleVerifier):
             return Verifier.production(offline=self._offline)
         except _SIGSTORE_FAILURES as exc:
             where = self._trusted_root or "Sigstore public-good trusted root"
-            raise SigningError(f"{where}: cannot load the trusted root: {exc}") from exc
+            raise SigningError(f"{where}: cannot load the trusted root: {_describe(exc)}") from exc
 
     def verify_bundle(self, bundle: dict[str, Any]) -> VerifiedStatement:
         """Run sigstore's full DSSE verification under an exact identity + issuer policy."""
@@ -124,7 +135,7 @@ class SigstoreVerifier(BundleVerifier):
         try:
             sigstore_bundle = Bundle.from_json(json.dumps(bundle))
         except SigstoreError as exc:
-            raise SigningError(f"{origin}: {exc}") from exc
+            raise SigningError(f"{origin}: {_describe(exc)}") from exc
         policy = Identity(identity=self._identity, issuer=self._issuer)
         try:
             payload_type, payload = self._verifier().verify_dsse(sigstore_bundle, policy)
@@ -135,7 +146,7 @@ class SigstoreVerifier(BundleVerifier):
                 raise SignatureMismatchError(
                     f"{origin}: DSSE signature does not verify with the signing certificate", unverified
                 ) from exc
-            raise SigningError(f"{origin}: Sigstore verification failed: {exc}") from exc
+            raise SigningError(f"{origin}: Sigstore verification failed: {_describe(exc)}") from exc
         return VerifiedStatement(
             statement=decode_statement(payload, origin),
             payload_type=payload_type,

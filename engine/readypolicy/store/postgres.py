@@ -74,11 +74,13 @@ class PostgresStore(SqlStore):
 
     placeholder = "%s"
 
-    def __init__(self, url: str, connect_timeout_s: int = 10) -> None:
+    def __init__(self, url: str, connect_timeout_s: int = 10, lock_timeout_s: float = 30.0) -> None:
+        """Connect and migrate; a writer waits at most `lock_timeout_s` for the one ahead of it."""
         self.url = redact_url(url)
         self._secret = _password(url)
         try:
             self._conn = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout_s)
+            self._conn.execute("SELECT set_config('lock_timeout', %s, false)", (f"{int(lock_timeout_s * 1000)}ms",))
         except psycopg.Error as exc:
             raise StoreError(f"{self.url}: cannot connect: {self._message(exc)}") from exc
         set_json_loads(_loads, self._conn)
@@ -159,10 +161,8 @@ def redact_url(url: str) -> str:
     if parts.password is not None:
         userinfo, _, hostinfo = netloc.rpartition("@")
         netloc = f"{userinfo.split(':', 1)[0]}:***@{hostinfo}"
-    query = urlencode(
-        [(key, "***" if key == "password" else value) for key, value in parse_qsl(parts.query, keep_blank_values=True)],
-        safe="*",
-    )
+    params = parse_qsl(parts.query, keep_blank_values=True)
+    query = urlencode([(key, "***" if key == "password" else value) for key, value in params], safe="*")
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 

@@ -185,7 +185,10 @@ class SqlStore(Store):
                 )
 
     def get_decision(self, decision_id: str) -> DecisionRow | None:
-        wanted = decision_id if decision_id.startswith("sha256:") else "sha256:" + decision_id
+        # Ids are lowercase hex; lowercasing the prefix makes lookups agree between SQLite's
+        # case-insensitive LIKE and PostgreSQL's case-sensitive one.
+        wanted = decision_id.lower()
+        wanted = wanted if wanted.startswith("sha256:") else "sha256:" + wanted
         with self._read() as cur:
             cur.execute(
                 self._sql(f"SELECT {DECISION_COLUMNS} FROM decisions WHERE decision_id LIKE ? ORDER BY seq LIMIT 2"),

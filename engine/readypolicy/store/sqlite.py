@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -112,10 +112,9 @@ class SqliteStore(SqlStore):
             raise
 
     def _rollback(self) -> None:
-        try:
+        # A failed COMMIT may already have rolled back, leaving nothing to undo.
+        with suppress(sqlite3.Error):
             self._conn.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass  # the failed COMMIT already rolled back; nothing is left to undo
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Cursor]:

@@ -7,7 +7,9 @@ Errors bandit hit while scanning are counted: files it could not parse were not 
 
 from __future__ import annotations
 
+from readypolicy.evidence.formats import stamps
 from readypolicy.evidence.formats.findings import sast_data, severity
+from readypolicy.evidence.formats.shape import items, line, message, text
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
 
 
@@ -30,22 +32,21 @@ class BanditJson(Normalizer):
             raise self.fail(artifact, "no 'results' list")
         findings = []
         for item in doc["results"]:
-            if not isinstance(item, dict) or "test_id" not in item:
+            if not isinstance(item, dict) or not text(item.get("test_id")):
                 raise self.fail(artifact, "a result has no test_id")
             findings.append({
-                "rule": str(item["test_id"]),
+                "rule": text(item["test_id"]),
                 "severity": severity(item.get("issue_severity")),
-                "confidence": str(item.get("issue_confidence") or "").lower() or None,
-                "file": str(item.get("filename") or ""),
-                "line": item.get("line_number") if isinstance(item.get("line_number"), int) else None,
+                "confidence": text(item.get("issue_confidence")).lower() or None,
+                "file": text(item.get("filename")),
+                "line": line(item.get("line_number")),
                 "tool": "bandit",
-                "message": str(item.get("issue_text") or "")[:500],
+                "message": message(item.get("issue_text")),
             })
-        errors = doc.get("errors") or []
         return Normalized(
             kind=self.kind, format=self.format, producer=Producer("bandit"),
-            data=sast_data("bandit", findings, len(errors) if isinstance(errors, list) else 0),
-            collected_at=doc.get("generated_at") if isinstance(doc.get("generated_at"), str) else None,
+            data=sast_data("bandit", findings, len(items(doc.get("errors")))),
+            collected_at=stamps.iso(doc.get("generated_at")),
         )
 
 

@@ -6,9 +6,7 @@ Rates are recomputed from `lines-valid`/`lines-covered` when present, because so
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from readypolicy.canonical import rfc3339
+from readypolicy.evidence.formats import stamps
 from readypolicy.evidence.formats.percent import percent
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
 
@@ -40,7 +38,7 @@ class CoberturaXml(Normalizer):
         except ValueError as exc:
             raise self.fail(artifact, f"non-numeric coverage attribute: {exc}") from exc
         has_branches = branches_total > 0
-        files = {cls.get("filename") for cls in root.iter("class")}
+        files = {cls.get("filename") for cls in root.iter("class") if cls.get("filename")}
         version = root.get("version")
         timestamp = root.get("timestamp")
         data = {
@@ -61,9 +59,9 @@ class CoberturaXml(Normalizer):
 
 def _epoch_ms(value: str | None) -> str | None:
     """Cobertura timestamps are epoch milliseconds."""
-    if not value or not value.isdigit():
+    if not value or not value.isascii() or not value.isdigit():
         return None
-    return rfc3339(datetime.fromtimestamp(int(value) / 1000, tz=UTC))
+    return stamps.epoch(int(value) / 1000)
 
 
 NORMALIZER = CoberturaXml()

@@ -6,7 +6,11 @@ a line rate; lines and branches are computed separately from the raw counts inst
 
 from __future__ import annotations
 
+from typing import Any
+
+from readypolicy.evidence.formats import stamps
 from readypolicy.evidence.formats.percent import percent
+from readypolicy.evidence.formats.shape import mapping, optional_text
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
 
 
@@ -22,28 +26,31 @@ class CoveragePyJson(Normalizer):
 
     def normalize(self, artifact: Artifact) -> Normalized:
         doc = artifact.json()
-        totals = doc.get("totals") if isinstance(doc, dict) else None
-        if not isinstance(totals, dict) or "covered_lines" not in totals or "num_statements" not in totals:
-            raise self.fail(artifact, "no totals.covered_lines / totals.num_statements")
-        meta = doc.get("meta") or {}
-        lines_covered, lines_total = int(totals["covered_lines"]), int(totals["num_statements"])
-        has_branches = bool(meta.get("branch_coverage")) and "num_branches" in totals
-        branches_covered = int(totals["covered_branches"]) if has_branches else None
-        branches_total = int(totals["num_branches"]) if has_branches else None
+        totals = mapping(doc.get("totals")) if isinstance(doc, dict) else {}
+        lines_covered, lines_total = _count(totals, "covered_lines"), _count(totals, "num_statements")
+        if lines_covered is None or lines_total is None:
+            raise self.fail(artifact, "no integer totals.covered_lines / totals.num_statements")
+        meta = mapping(doc.get("meta"))
+        branches_covered, branches_total = _count(totals, "covered_branches"), _count(totals, "num_branches")
+        has_branches = bool(meta.get("branch_coverage")) and branches_covered is not None and branches_total is not None
         data = {
             "line_percent": percent(lines_covered, lines_total),
             "lines_covered": lines_covered,
             "lines_total": lines_total,
             "branch_percent": percent(branches_covered, branches_total) if has_branches else None,
-            "branches_covered": branches_covered,
-            "branches_total": branches_total,
-            "files": len(doc.get("files") or {}),
+            "branches_covered": branches_covered if has_branches else None,
+            "branches_total": branches_total if has_branches else None,
+            "files": len(mapping(doc.get("files"))),
         }
-        timestamp = meta.get("timestamp")
         return Normalized(
-            kind=self.kind, format=self.format, producer=Producer("coverage.py", meta.get("version")),
-            data=data, collected_at=timestamp if isinstance(timestamp, str) else None,
+            kind=self.kind, format=self.format, producer=Producer("coverage.py", optional_text(meta.get("version"))),
+            data=data, collected_at=stamps.iso(meta.get("timestamp")),
         )
+
+
+def _count(totals: dict[str, Any], key: str) -> int | None:
+    value = totals.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 NORMALIZER = CoveragePyJson()

@@ -1,11 +1,12 @@
 """Severity vocabulary and the `sast` data shape shared by every scanner normalizer.
 
 Scanners grade findings differently (bandit LOW/MEDIUM/HIGH, SARIF error/warning/note, semgrep
-ERROR/WARNING/INFO, CVSS words); policies compare one five-step scale.
+ERROR/WARNING/INFO, CVSS words and scores); policies compare one five-step scale.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,19 +17,59 @@ _ALIASES = {
     "high": "high", "error": "high", "major": "high",
     "medium": "medium", "moderate": "medium", "warning": "medium",
     "low": "low", "minor": "low", "note": "low",
-    "info": "info", "informational": "info", "none": "info", "unknown": "info", "negligible": "info",
+    "info": "info", "informational": "info", "none": "info", "negligible": "info",
 }
+
+
+def known_severity(value: Any) -> str | None:
+    """The five-step severity for a tool's word, or None when the word grades nothing (`unknown`, empty)."""
+    return _ALIASES.get(str(value or "").strip().lower()) if isinstance(value, str) else None
 
 
 def severity(value: Any) -> str:
     """Map a tool's severity word onto the five-step scale (unknown words become `info`)."""
-    return _ALIASES.get(str(value or "").strip().lower(), "info")
+    return known_severity(value) or "info"
+
+
+def cvss_severity(score: float) -> str:
+    """The CVSS v3 qualitative rating of a base score (0 is `none`, kept as `info`)."""
+    if score >= 9.0:
+        return "critical"
+    if score >= 7.0:
+        return "high"
+    if score >= 4.0:
+        return "medium"
+    return "low" if score > 0 else "info"
+
+
+def score(value: Any) -> float | None:
+    """A CVSS base score from a number or numeric string (SARIF stores it as a string), else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0.0 <= number <= 10.0 else None
+
+
+def tool_slug(name: str) -> str:
+    """`Semgrep OSS` → `semgrep`: the scanner's family name, used as the evidence scope.
+
+    Every scanner gets its own scope so a semgrep report does not replace the bandit report
+    ingested before it (policies see the latest document per kind and scope).
+    """
+    words = re.findall(r"[a-z0-9][a-z0-9._-]*", name.lower())
+    return words[0][:64] if words else "unknown"
 
 
 def sast_data(tool: str, findings: Iterable[dict[str, Any]], scan_errors: int) -> dict[str, Any]:
-    """Build `sast` evidence data with per-severity counts."""
+    """Build `sast` evidence data with per-severity counts, scoped by scanner."""
     rows = list(findings)
     counts = dict.fromkeys(SEVERITIES, 0)
     for row in rows:
         counts[row["severity"]] += 1
-    return {"tool": tool, "findings": rows, "counts": counts, "total": len(rows), "scan_errors": scan_errors}
+    return {
+        "tool": tool, "findings": rows, "counts": counts, "total": len(rows), "scan_errors": scan_errors,
+        "scope": tool_slug(tool),
+    }

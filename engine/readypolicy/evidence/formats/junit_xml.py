@@ -9,9 +9,11 @@ unexpected pass (pytest writes a non-strict XPASS as a plain pass), so `xpassed`
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from xml.etree.ElementTree import Element
 
+from readypolicy.evidence.formats import stamps
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
 
 MAX_FAILED_CASES = 100
@@ -87,15 +89,18 @@ def _failed_case(suite: Element, case: Element, outcome: str) -> dict[str, Any]:
 
 
 def _float(value: str | None) -> float:
+    """A duration in seconds; unreadable, negative, NaN or infinite values count as 0."""
     try:
-        return max(float(value or 0), 0.0)
+        number = float(value or 0)
     except ValueError:
         return 0.0
+    return number if math.isfinite(number) and number > 0 else 0.0
 
 
 def _timestamp(suites: list[Element]) -> str | None:
-    stamps = [s.get("timestamp") for s in suites if s.get("timestamp")]
-    return min(stamps) if stamps else None  # type: ignore[type-var]
+    """The earliest suite start (naive Ant-style stamps are taken as UTC); unreadable stamps are ignored."""
+    moments = [stamp for s in suites if (stamp := stamps.iso(s.get("timestamp")))]
+    return min(moments) if moments else None
 
 
 def _producer(root: Element, suites: list[Element]) -> Producer:
@@ -107,7 +112,8 @@ def _producer(root: Element, suites: list[Element]) -> Producer:
         return Producer("mypy")
     schema = next((v for k, v in first.attrib.items() if k.endswith("noNamespaceSchemaLocation")), "")
     if "surefire" in schema or first.find("properties/property[@name='surefire.test.class.path']") is not None:
-        return Producer("maven-surefire", first.get("version"))
+        # Surefire's `version` attribute is the report schema's version (3.0.2 from plugin 3.5.4), not the plugin's.
+        return Producer("maven-surefire")
     return Producer("junit")
 
 

@@ -1,0 +1,86 @@
+"""Chaos Toolkit journal (`chaos run --journal-path FILE`).
+
+A journal's `status` is "completed" whenever the run reached its end, including when the steady
+state was already broken before the method ran (the method is then skipped and nothing was
+tested). So a run counts as passed only when the steady-state hypothesis was met both before and
+after the method, the run did not deviate, and it completed; aborted, failed and interrupted runs
+never pass. Scenario slugs are the experiment's tags, slugified, in order.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from readypolicy.evidence.formats.stamps import iso
+from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
+
+_SLUG_JUNK = re.compile(r"[^a-z0-9]+")
+
+
+def slug(value: str) -> str:
+    """Lowercase kebab-case slug (`Clock Skew` → `clock-skew`)."""
+    return _SLUG_JUNK.sub("-", value.lower()).strip("-")
+
+
+class ChaosToolkitJournal(Normalizer):
+    """Chaos Toolkit journal JSON → `chaos` evidence."""
+
+    kind = "chaos"
+    format = "chaostoolkit-journal"
+    description = "Chaos Toolkit journal (chaos run --journal-path): passed = steady state held before and after, no deviation"
+    priority = 30
+
+    def detect(self, artifact: Artifact) -> bool:
+        head = artifact.head
+        return head[:1] == "{" and '"chaoslib-version"' in head and '"experiment"' in artifact.text_or_empty
+
+    def normalize(self, artifact: Artifact) -> Normalized:
+        doc = artifact.json()
+        if not isinstance(doc, dict) or not isinstance(doc.get("experiment"), dict):
+            raise self.fail(artifact, "no 'experiment' object")
+        experiment = doc["experiment"]
+        status, deviated = doc.get("status"), doc.get("deviated")
+        if not isinstance(status, str) or not isinstance(deviated, bool):
+            raise self.fail(artifact, "'status' must be a string and 'deviated' a boolean")
+        states = doc.get("steady_states")
+        if states is not None and not isinstance(states, dict):
+            raise self.fail(artifact, "'steady_states' must be an object")
+        before = self._steady_state(artifact, states, "before")
+        after = self._steady_state(artifact, states, "after")
+        tags = experiment.get("tags") or []
+        if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+            raise self.fail(artifact, "experiment 'tags' must be a list of strings")
+        scenarios = list(dict.fromkeys(s for s in map(slug, tags) if s))
+        duration = doc.get("duration")
+        data: dict[str, Any] = {
+            "title": str(experiment.get("title") or ""),
+            "scenarios": scenarios,
+            "status": status,
+            "deviated": deviated,
+            "steady_state_before": before,
+            "steady_state_after": after,
+            "passed": status == "completed" and before is True and after is True and not deviated,
+            "duration_s": float(duration) if isinstance(duration, int | float) and not isinstance(duration, bool) else None,
+        }
+        if scenarios:
+            data["scope"] = scenarios[0]
+        version = doc.get("chaoslib-version")
+        return Normalized(
+            kind=self.kind, format=self.format,
+            producer=Producer("chaostoolkit-lib", version if isinstance(version, str) else None),
+            data=data, collected_at=iso(doc.get("start")),
+        )
+
+    def _steady_state(self, artifact: Artifact, states: dict[str, Any] | None, phase: str) -> bool | None:
+        """Whether the hypothesis was met in a phase; None when it was not checked (no hypothesis, run cut short)."""
+        state = (states or {}).get(phase)
+        if state is None:
+            return None
+        met = state.get("steady_state_met") if isinstance(state, dict) else None
+        if not isinstance(met, bool):
+            raise self.fail(artifact, f"steady_states.{phase}.steady_state_met must be a boolean")
+        return met
+
+
+NORMALIZER = ChaosToolkitJournal()

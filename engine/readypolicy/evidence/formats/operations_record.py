@@ -1,0 +1,96 @@
+"""readypolicy's own record format for operational evidence no standard tool emits.
+
+Kill-switch drills, shadow-traffic runs, GDPR controls, audit logging, disaster-recovery drills,
+canary simulations and load tests are recorded by people or runbooks as small YAML/JSON documents:
+
+    apiVersion: readypolicy.dev/v1
+    kind: KillSwitchDrill
+    metadata: {name: pricing-kill-switch}
+    performed_at: "2026-11-20T10:00:00Z"
+    result: passed
+    details: {safety_control: pricing_guard, fail_closed_ms: 120}
+
+The raw record is validated against `record_schemas/operations-record.v1.json`, which refers to
+the per-kind details defined once in the `operations` evidence schema. The record's timestamp
+becomes the evidence's collection time, so a drill dated in the future is refused at ingest.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+from referencing import Registry, Resource
+
+from readypolicy.canonical import rfc3339
+from readypolicy.evidence import schemas
+from readypolicy.evidence.formats.stamps import iso
+from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
+
+API_VERSION = "readypolicy.dev/v1"
+TYPES = {
+    "KillSwitchDrill": "killswitch-drill",
+    "ShadowTraffic": "shadow-traffic",
+    "GdprEvidence": "gdpr",
+    "AuditLogging": "audit-logging",
+    "DisasterRecoveryDrill": "dr-drill",
+    "CanarySimulation": "canary",
+    "LoadTest": "load-test",
+}
+"""Record `kind` → evidence `type` (also the evidence scope)."""
+
+
+@cache
+def record_validator() -> Draft202012Validator:
+    """Validator of raw records, resolving the details definitions from the operations evidence schema."""
+    text = (resources.files("readypolicy.evidence") / "record_schemas" / "operations-record.v1.json").read_text("utf-8")
+    evidence_schema = schemas.load_schema("operations", 1)
+    registry: Registry = Registry().with_resource(evidence_schema["$id"], Resource.from_contents(evidence_schema))
+    return Draft202012Validator(json.loads(text), registry=registry)
+
+
+class OperationsRecord(Normalizer):
+    """readypolicy.dev/v1 operations record (YAML or JSON) → `operations` evidence."""
+
+    kind = "operations"
+    format = "readypolicy-operations"
+    description = "readypolicy operations record: KillSwitchDrill, ShadowTraffic, GdprEvidence, AuditLogging, ..."
+    priority = 10
+
+    def detect(self, artifact: Artifact) -> bool:
+        head = artifact.head
+        return API_VERSION in head and any(kind in head for kind in TYPES)
+
+    def normalize(self, artifact: Artifact) -> Normalized:
+        doc = artifact.json() if artifact.looks_like_json() else artifact.yaml()
+        if isinstance(doc, dict) and isinstance(doc.get("performed_at"), datetime | date):
+            doc = {**doc, "performed_at": _stamp(doc["performed_at"])}
+        error = best_match(record_validator().iter_errors(doc))
+        if error is not None:
+            where = "/".join(str(part) for part in error.absolute_path) or "(root)"
+            raise self.fail(artifact, f"at {where}: {error.message}")
+        performed_at = iso(doc["performed_at"])
+        if performed_at is None:
+            raise self.fail(artifact, f"performed_at {doc['performed_at']!r} is not an RFC 3339 timestamp")
+        record_type = TYPES[doc["kind"]]
+        metadata = doc.get("metadata") or {}
+        data: dict[str, Any] = {"type": record_type, "scope": record_type, "result": doc["result"],
+                                "performed_at": performed_at, "details": doc["details"]}
+        data.update({key: metadata[key] for key in ("name", "notes") if key in metadata})
+        return Normalized(kind=self.kind, format=self.format, producer=Producer("readypolicy-record"),
+                          data=data, collected_at=performed_at)
+
+
+def _stamp(value: date) -> str:
+    """YAML turns unquoted timestamps into datetimes; a bare date is not precise enough and stays a date string."""
+    if isinstance(value, datetime):
+        return rfc3339(value if value.tzinfo else value.replace(tzinfo=UTC))
+    return value.isoformat()
+
+
+NORMALIZER = OperationsRecord()

@@ -1,0 +1,155 @@
+"""SARIF 2.1.0 from any scanner (bandit, ruff, semgrep, gitleaks, Trivy, CodeQL, ...).
+
+Severity follows the SARIF rules for a result's effective level: its own `level`, else the rule's
+`defaultConfiguration.level`, else `warning`; results whose `kind` is not a failure (`pass`,
+`notApplicable`) are not findings. When a rule or result carries the GitHub `security-severity`
+property (a CVSS score), that score decides the severity instead, because scanners that emit it
+(CodeQL, Trivy, semgrep) use `level` only for display. Suppressed results (accepted suppressions)
+and results absent from the current scan (`baselineState: absent`) are not counted as findings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from readypolicy.evidence.formats import stamps
+from readypolicy.evidence.formats.findings import cvss_severity, sast_data, score, severity, tool_slug
+from readypolicy.evidence.formats.shape import items, line, mapping, message, optional_text, text
+from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
+
+_LEVELS = {"error": "high", "warning": "medium", "note": "low", "none": "info"}
+_NOT_FINDINGS = {"pass", "notApplicable"}
+
+
+class _RuleIndex:
+    """Rules of one run, addressable the three ways SARIF results point at them."""
+
+    def __init__(self, run: dict[str, Any]) -> None:
+        tool = mapping(run.get("tool"))
+        self.driver_rules = [mapping(rule) for rule in items(mapping(tool.get("driver")).get("rules"))]
+        self.extension_rules = [
+            [mapping(rule) for rule in items(mapping(ext).get("rules"))] for ext in items(tool.get("extensions"))
+        ]
+        self.by_id: dict[str, dict[str, Any]] = {}
+        for rules in (*reversed(self.extension_rules), self.driver_rules):
+            self.by_id.update((text(rule.get("id")), rule) for rule in rules if text(rule.get("id")))
+
+    def lookup(self, result: dict[str, Any]) -> dict[str, Any]:
+        """The rule a result refers to (by `rule` reference, `ruleIndex` or `ruleId`), or {}."""
+        reference = mapping(result.get("rule"))
+        index = reference.get("index", result.get("ruleIndex"))
+        component = mapping(reference.get("toolComponent")).get("index")
+        rules = self.driver_rules
+        if isinstance(component, int) and not isinstance(component, bool):
+            rules = self.extension_rules[component] if 0 <= component < len(self.extension_rules) else []
+        if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(rules):
+            return rules[index]
+        rule_id = text(reference.get("id")) or text(result.get("ruleId"))
+        return self.by_id.get(rule_id) or self.by_id.get(rule_id.split("/")[0], {})
+
+
+class Sarif(Normalizer):
+    """SARIF 2.1.0 → `sast` evidence."""
+
+    kind = "sast"
+    format = "sarif"
+    description = "SARIF 2.1.0 from any scanner (bandit, ruff, semgrep, gitleaks, trivy, CodeQL, ...)"
+    priority = 10
+
+    def detect(self, artifact: Artifact) -> bool:
+        body = artifact.text_or_empty
+        # Key order varies by tool: bandit writes `$schema` and `version` last, so look at the whole text.
+        return artifact.looks_like_json() and '"runs"' in body and '"driver"' in body and (
+            "sarif" in body.lower() or '"2.1.0"' in body
+        )
+
+    def normalize(self, artifact: Artifact) -> Normalized:
+        doc = artifact.json()
+        if not isinstance(doc, dict) or not isinstance(doc.get("runs"), list):
+            raise self.fail(artifact, "no 'runs' list")
+        if doc.get("version") != "2.1.0":
+            raise self.fail(artifact, f"SARIF version {doc.get('version')!r} is not 2.1.0")
+        findings: list[dict[str, Any]] = []
+        scan_errors = suppressed = 0
+        tools: list[str] = []
+        producer: Producer | None = None
+        collected_at: str | None = None
+        for run in map(mapping, doc["runs"]):
+            driver = mapping(mapping(run.get("tool")).get("driver"))
+            name = text(driver.get("name"))
+            if not name:
+                raise self.fail(artifact, "a run has no tool.driver.name")
+            slug = tool_slug(name)
+            tools.append(slug)
+            producer = producer or Producer(name, optional_text(driver.get("version") or driver.get("semanticVersion")))
+            rules = _RuleIndex(run)
+            artifacts = items(run.get("artifacts"))
+            for result in map(mapping, items(run.get("results"))):
+                if text(result.get("kind"), "fail") in _NOT_FINDINGS or result.get("baselineState") == "absent":
+                    continue
+                if _is_suppressed(result):
+                    suppressed += 1
+                    continue
+                findings.append(_finding(result, rules.lookup(result), slug, artifacts))
+            for invocation in map(mapping, items(run.get("invocations"))):
+                scan_errors += sum(
+                    1 for note in map(mapping, items(invocation.get("toolExecutionNotifications")))
+                    if note.get("level") == "error"
+                )
+                collected_at = collected_at or stamps.iso(invocation.get("endTimeUtc") or invocation.get("startTimeUtc"))
+        tool = "+".join(sorted(set(tools))) or "sarif"
+        data = sast_data(tool, findings, scan_errors)
+        data["suppressed"] = suppressed
+        return Normalized(
+            kind=self.kind, format=self.format, producer=producer or Producer("sarif"), data=data,
+            collected_at=collected_at,
+        )
+
+
+def _is_suppressed(result: dict[str, Any]) -> bool:
+    """SARIF §3.27.23: suppressed when some suppression exists and none is under review or rejected."""
+    suppressions = [mapping(s) for s in items(result.get("suppressions"))]
+    return bool(suppressions) and all(s.get("status", "accepted") == "accepted" for s in suppressions)
+
+
+def _finding(result: dict[str, Any], rule: dict[str, Any], tool: str, artifacts: list[Any]) -> dict[str, Any]:
+    rule_props, result_props = mapping(rule.get("properties")), mapping(result.get("properties"))
+    cvss = score(result_props.get("security-severity", rule_props.get("security-severity")))
+    if cvss is not None:
+        rating = cvss_severity(cvss)
+    else:
+        level = result.get("level") or mapping(rule.get("defaultConfiguration")).get("level") or "warning"
+        if text(result.get("kind"), "fail") != "fail":
+            level = "none"
+        rating = _LEVELS.get(text(level), severity(level))
+    locations = items(result.get("locations"))
+    location = mapping(mapping(locations[0]).get("physicalLocation")) if locations else {}
+    confidence = rule_props.get("precision") or result_props.get("issue_confidence")
+    return {
+        "rule": text(result.get("ruleId")) or text(mapping(result.get("rule")).get("id")) or text(rule.get("id")),
+        "severity": rating,
+        "confidence": text(confidence).lower() or None,
+        "file": _path(mapping(location.get("artifactLocation")), artifacts),
+        "line": line(mapping(location.get("region")).get("startLine")),
+        "tool": tool,
+        "message": message(mapping(result.get("message")).get("text")
+                           or mapping(rule.get("shortDescription")).get("text")),
+    }
+
+
+def _path(location: dict[str, Any], artifacts: list[Any]) -> str:
+    """The finding's file: the location's URI (or the run artifact it indexes), `file://` URIs as paths."""
+    uri = text(location.get("uri"))
+    index = location.get("index")
+    if not uri and isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(artifacts):
+        uri = text(mapping(mapping(artifacts[index]).get("location")).get("uri"))
+    if uri.startswith("file:"):
+        try:
+            uri = urlsplit(uri).path
+        except ValueError:  # e.g. a malformed IPv6 host: keep the URI as written
+            return uri
+    return unquote(uri)
+
+
+NORMALIZER = Sarif()

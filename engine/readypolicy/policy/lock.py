@@ -1,0 +1,182 @@
+"""The bundle lock: which built bundle is approved to decide each lane of each pack.
+
+`bundles/lock.json` pins, per pack and lane, the bundle file, its revision, the sha256 of the
+tarball and the digest of the policy inside. `eval --locked` evaluates exactly that tarball and
+refuses one whose bytes changed, so what decides a lane is what someone approved. Approvals are
+serialized with an exclusive lock on the bundles directory, written atomically, and each one is
+audited before the file changes: no approval can exist that the audit log does not show.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from readypolicy.policy.bundle_read import read_bundle
+from readypolicy.policy.interface import PolicyError, PolicySet
+from readypolicy.safeio import UnsafeInputError, loads_json, read_limited
+from readypolicy.store.interface import Store
+
+LOCK_SCHEMA = "https://readypolicy.dev/lock/v1"
+LOCK_NAME = "lock.json"
+
+
+class LockError(PolicyError):
+    """The lock file is unreadable, has no entry for a lane, or disagrees with a bundle file."""
+
+
+@dataclass(frozen=True)
+class LockEntry:
+    """One approved bundle for one lane of one pack."""
+
+    pack: str
+    """Pack name."""
+    lane: str
+    """Lane the bundle is approved for."""
+    bundle: str
+    """Bundle file name, relative to the lock's directory."""
+    revision: str
+    """Bundle revision (`<version>+<digest prefix>`)."""
+    sha256: str
+    """`sha256:` of the tarball bytes."""
+    digest: str
+    """Policy digest of the files inside the bundle."""
+    approved_by: str
+    """Actor who approved it."""
+    approved_at: str
+    """UTC RFC 3339 time of the approval."""
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The outcome of checking one lock entry against the bundle file on disk."""
+
+    entry: LockEntry
+    """The entry checked."""
+    problem: str | None
+    """What is wrong, or None when the file matches the lock."""
+
+
+def read_lock(path: Path) -> dict[str, dict[str, LockEntry]]:
+    """Pack → lane → entry; a missing lock file is an empty lock."""
+    if not path.exists():
+        return {}
+    try:
+        doc = loads_json(read_limited(path, 4 * 1024 * 1024), str(path))
+    except UnsafeInputError as exc:
+        raise LockError(str(exc)) from exc
+    if not isinstance(doc, dict) or doc.get("schema") != LOCK_SCHEMA or not isinstance(doc.get("packs"), dict):
+        raise LockError(f"{path}: not a readypolicy lock file (expected schema {LOCK_SCHEMA})")
+    out: dict[str, dict[str, LockEntry]] = {}
+    for pack, lanes in doc["packs"].items():
+        for lane, entry in dict(lanes).items():
+            try:
+                out.setdefault(pack, {})[lane] = LockEntry(pack=pack, lane=lane, **entry)
+            except TypeError as exc:
+                raise LockError(f"{path}: entry {pack}/{lane} is malformed: {exc}") from exc
+    return out
+
+
+def _lock_document(entries: dict[str, dict[str, LockEntry]]) -> dict[str, Any]:
+    packs = {
+        pack: {lane: {k: v for k, v in asdict(e).items() if k not in ("pack", "lane")} for lane, e in sorted(lanes.items())}
+        for pack, lanes in sorted(entries.items())
+    }
+    return {"schema": LOCK_SCHEMA, "packs": packs}
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path)
+
+
+@contextmanager
+def _exclusive(directory: Path) -> Iterator[None]:
+    """Serialize read-modify-write of the lock between processes (flock on the directory)."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def approve(
+    lock_path: Path, bundle: Path, lanes: Sequence[str], *, actor: str, now: str, store: Store,
+) -> list[LockEntry]:
+    """Pin `bundle` for `lanes` of its pack; the bundle must verify and sit beside the lock file."""
+    directory = lock_path.parent.resolve()
+    if bundle.resolve().parent != directory:
+        raise LockError(f"{bundle}: approve bundles that live in {directory} (the lock names them relative to it)")
+    policy = read_bundle(bundle)
+    unknown = [lane for lane in lanes if lane not in policy.lanes]
+    if unknown or not lanes:
+        raise LockError(f"{bundle}: pack {policy.pack!r} has no lane {', '.join(unknown) or '(none given)'}")
+    entries = [
+        LockEntry(
+            pack=policy.pack, lane=lane, bundle=bundle.name, revision=policy.revision, sha256=str(policy.bundle_sha256),
+            digest=policy.digest, approved_by=actor, approved_at=now,
+        )
+        for lane in lanes
+    ]
+    with _exclusive(directory):
+        current = read_lock(lock_path)
+        store.append_audit(actor, "lock", None, {
+            "lock": str(lock_path), "pack": policy.pack, "lanes": list(lanes), "bundle": bundle.name,
+            "revision": policy.revision, "sha256": policy.bundle_sha256, "digest": policy.digest,
+            "replaces": {lane: asdict(current[policy.pack][lane]) for lane in lanes if lane in current.get(policy.pack, {})},
+        })
+        for entry in entries:
+            current.setdefault(policy.pack, {})[entry.lane] = entry
+        _write_atomically(lock_path, json.dumps(_lock_document(current), indent=2, sort_keys=True) + "\n")
+    return entries
+
+
+def locked_policy(lock_path: Path, pack: str, lane: str) -> PolicySet:
+    """The approved bundle of a lane, refused unless its bytes still match the lock."""
+    entry = read_lock(lock_path).get(pack, {}).get(lane)
+    if entry is None:
+        raise LockError(f"{lock_path}: no approved bundle for pack {pack!r} lane {lane!r}; run `readypolicy policy approve`")
+    return _checked_bundle(lock_path, entry)
+
+
+def _checked_bundle(lock_path: Path, entry: LockEntry) -> PolicySet:
+    """Read an entry's bundle; the sha256 compared is of the bytes actually read, not of an earlier look."""
+    path = lock_path.parent / entry.bundle
+    where = f"{lock_path}: {entry.pack}/{entry.lane}"
+    try:
+        policy = read_bundle(path)
+    except PolicyError as exc:
+        raise LockError(f"{where}: {exc}") from exc
+    if policy.bundle_sha256 != entry.sha256:
+        raise LockError(f"{where}: bundle {path} has sha256 {policy.bundle_sha256}, the lock approved {entry.sha256}")
+    if policy.digest != entry.digest or policy.pack != entry.pack:
+        raise LockError(
+            f"{where}: bundle {path} holds {policy.pack} {policy.digest}, the lock approved {entry.pack} {entry.digest}"
+        )
+    return policy
+
+
+def verify(lock_path: Path) -> list[VerifyResult]:
+    """Every lock entry checked against its bundle file."""
+    if not lock_path.is_file():
+        raise LockError(f"{lock_path}: no lock file; run `readypolicy policy approve` first")
+    results: list[VerifyResult] = []
+    for lanes in read_lock(lock_path).values():
+        for entry in lanes.values():
+            try:
+                _checked_bundle(lock_path, entry)
+                results.append(VerifyResult(entry, None))
+            except LockError as exc:
+                results.append(VerifyResult(entry, str(exc).removeprefix(f"{lock_path}: {entry.pack}/{entry.lane}: ")))
+    return results

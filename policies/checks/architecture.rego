@@ -1,0 +1,24 @@
+# Architecture checks
+# Import contracts (import-linter layers/forbidden/independence) encode "no upward lane
+#   dependencies"; every report must keep all of them, and at least one contract must exist.
+package readiness.checks
+
+import data.readiness.lib
+import rego.v1
+
+architecture_docs := lib.docs("architecture")
+
+result("architecture.imports", lane) := lib.verdict(
+	{sprintf("broken contract(s): %s", [concat(", ", sort(d.data.broken))]) |
+		some d in architecture_docs
+		d.data.contracts_broken > 0
+	} | {sprintf("%d import contract(s) checked; at least %v required", [kept, minimum]) |
+		kept := sum([d.data.contracts_kept + d.data.contracts_broken | some d in architecture_docs])
+		minimum := lib.threshold(lane, "architecture_contracts_min")
+		kept < minimum
+	},
+	sprintf("%d import contract(s) kept", [sum([d.data.contracts_kept | some d in architecture_docs])]),
+	lib.digests(architecture_docs),
+) if {
+	count(architecture_docs) > 0
+} else := lib.missing("architecture")

@@ -1,0 +1,72 @@
+# Chaos checks
+# A scenario counts as passed when some experiment tagged with it passed and none tagged with
+#   it failed. Every lane needs the basic scenarios; integration needs every experiment to have
+#   probed its steady state before and after; production needs the full matrix, and the
+#   safety-control crash must fail closed within the budget measured by the kill-switch drill.
+package readiness.checks
+
+import data.readiness.lib
+import rego.v1
+
+chaos_docs := lib.docs("chaos")
+
+chaos_passed := {s | some d in chaos_docs; d.data.passed; some s in d.data.scenarios}
+
+chaos_failed := {s | some d in chaos_docs; not d.data.passed; some s in d.data.scenarios}
+
+scenario_problems(required) := {sprintf("%s: failed (%s)", [s, titles]) |
+	some s in required
+	s in chaos_failed
+	titles := concat(", ", sort({d.data.title | some d in chaos_docs; not d.data.passed; s in d.data.scenarios}))
+} | {sprintf("%s: no experiment", [s]) |
+	some s in required
+	not s in chaos_passed
+	not s in chaos_failed
+}
+
+chaos_scenarios_verdict(lane, name) := lib.verdict(
+	scenario_problems(required),
+	sprintf("%d scenario(s) passed: %s", [count(required), concat(", ", required)]),
+	lib.digests(chaos_docs),
+) if {
+	required := lib.threshold(lane, name)
+}
+
+result("chaos.basic", lane) := chaos_scenarios_verdict(lane, "chaos_scenarios_required") if {
+	count(chaos_docs) > 0
+} else := lib.missing("chaos")
+
+result("chaos.validation", _) := lib.verdict(
+	{sprintf("%s: %s", [d.data.title, chaos_flaw(d.data)]) | some d in chaos_docs; chaos_flaw(d.data)},
+	sprintf("all %d experiment(s) verified their steady state before and after", [count(chaos_docs)]),
+	lib.digests(chaos_docs),
+) if {
+	count(chaos_docs) > 0
+} else := lib.missing("chaos")
+
+chaos_flaw(e) := "no steady-state hypothesis was probed" if {
+	null in {e.steady_state_before, e.steady_state_after}
+} else := sprintf("run %s, deviated %v, steady state before %v / after %v", [e.status, e.deviated, e.steady_state_before, e.steady_state_after]) if {
+	not e.passed
+}
+
+result("chaos.matrix", lane) := lib.missing("chaos") if {
+	count(chaos_docs) == 0
+} else := lib.missing_operation("killswitch-drill") if {
+	not lib.operation("killswitch-drill")
+} else := lib.verdict(
+	scenario_problems(required) | fail_closed_problems(lane),
+	sprintf("%d scenario(s) passed: %s; the safety control fails closed in %v ms", [count(required), concat(", ", required), fail_closed_ms]),
+	array.concat(lib.digests(chaos_docs), [lib.operation("killswitch-drill").digest]),
+) if {
+	required := lib.threshold(lane, "chaos_matrix_required")
+	fail_closed_ms := object.get(lib.operation("killswitch-drill").data.details, "fail_closed_ms", null)
+}
+
+fail_closed_problems(lane) := {sprintf("the safety control failed closed in %v ms; it must be under %v ms", [ms, limit]) |
+	ms := lib.operation("killswitch-drill").data.details.fail_closed_ms
+	limit := lib.threshold(lane, "fail_closed_ms_max")
+	ms >= limit
+} if {
+	is_number(object.get(lib.operation("killswitch-drill").data.details, "fail_closed_ms", null))
+} else := {"the kill-switch drill recorded no fail_closed_ms, so failing closed is not shown"}

@@ -1,0 +1,38 @@
+# Schema checks
+# Each schema document compares a module's current JSON Schema with its golden snapshot.
+#   No lane accepts breaking drift; integration also wants the snapshot kept current, so the
+#   next change is judged against the shape that really ships.
+package readiness.checks
+
+import data.readiness.lib
+import rego.v1
+
+schema_docs := lib.docs("schema")
+
+result("schema.compat", lane) := lib.verdict(
+	{sprintf("%s: %d breaking change(s): %s", [d.scope, d.data.breaking_count, changes]) |
+		some d in schema_docs
+		d.data.breaking_count > lib.threshold(lane, "schema_breaking_max")
+		changes := concat("; ", sort([sprintf("%s at %s (%s)", [b.change, b.path, b.detail]) | some b in d.data.breaking]))
+	},
+	sprintf("%d schema(s) without breaking drift from their snapshot", [count(schema_docs)]),
+	lib.digests(schema_docs),
+) if {
+	count(schema_docs) > 0
+} else := lib.missing("schema")
+
+result("schema.evolution", lane) := lib.verdict(
+	{sprintf("%s: %d change(s) not yet recorded in the snapshot (%s); at most %v allowed", [d.scope, n, concat(", ", sort({c.path | some c in d.data.compatible})), limit]) |
+		some d in schema_docs
+		limit := lib.threshold(lane, "schema_unrecorded_changes_max")
+		n := count(d.data.compatible) + count(d.data.breaking)
+		n > limit
+	} | {sprintf("%s: no golden snapshot to compare with", [d.scope]) |
+		some d in schema_docs
+		not d.data.snapshot_digest
+	},
+	sprintf("%d schema(s) match their golden snapshot", [count(schema_docs)]),
+	lib.digests(schema_docs),
+) if {
+	count(schema_docs) > 0
+} else := lib.missing("schema")

@@ -1,0 +1,127 @@
+# Telemetry checks
+# Evidence comes in three scopes: rule-tests (promtool test results), rules (the alert and
+#   recording rule files) and exposition (a /metrics scrape). Label values must stay bounded:
+#   the exposition normalizer flags id-like names and values; the policy adds the manifest's
+#   declared label sets and a ceiling on distinct values per label.
+package readiness.checks
+
+import data.readiness.lib
+import rego.v1
+
+telemetry(source) := lib.doc_in_scope("telemetry", source)
+
+declared_labels := object.get(object.get(object.get(input, "manifest", {}), "telemetry", {}), "allowed_labels", {})
+
+# Labels Prometheus itself adds (histogram buckets, summary quantiles, scrape target).
+builtin_labels := {l | some l in lib.config.telemetry.builtin_labels}
+
+result("telemetry.rule_tests", lane) := lib.missing("telemetry (scope rule-tests)") if {
+	not telemetry("rule-tests")
+} else := lib.missing("telemetry (scope rules)") if {
+	not telemetry("rules")
+} else := lib.verdict(
+	rule_test_problems(lane),
+	sprintf("%d rule test(s) pass for %d alerting and %d recording rule(s)", [t.data.tests, r.data.alerting_rules, r.data.recording_rules]),
+	[t.digest, r.digest],
+) if {
+	t := telemetry("rule-tests")
+	r := telemetry("rules")
+}
+
+rule_test_problems(lane) := {sprintf("rule tests failed: %s", [concat(", ", t.data.failures)]) |
+	t := telemetry("rule-tests")
+	not t.data.passed
+} | {sprintf("%v rule test(s) ran; at least %v required", [t.data.tests, minimum]) |
+	t := telemetry("rule-tests")
+	minimum := lib.threshold(lane, "telemetry_rule_tests_min")
+	not t.data.tests >= minimum
+} | {"the rule files define no alerting or recording rule" |
+	r := telemetry("rules")
+	r.data.alerting_rules + r.data.recording_rules == 0
+}
+
+distinct_values(e, label) := e.data.label_cardinality[label] if {
+	e.data.label_cardinality[label]
+} else := count(e.data.label_values[label])
+
+cardinality_problems(lane) := {sprintf("%s{%s=%q}: %s", [v.metric, v.label, v.value, v.reason]) |
+	some v in telemetry("exposition").data.violations
+} | {sprintf("label %s has %d distinct values; at most %v allowed", [label, n, limit]) |
+	e := telemetry("exposition")
+	limit := lib.threshold(lane, "telemetry_label_values_max")
+	some label, _ in e.data.label_values
+	n := distinct_values(e, label)
+	n > limit
+} | {sprintf("label %s is not declared in the manifest's telemetry.allowed_labels", [label]) |
+	some label, _ in telemetry("exposition").data.label_values
+	not label in builtin_labels
+	not declared_labels[label]
+} | {sprintf("label %s has undeclared value(s) %s", [label, concat(", ", sort(extra))]) |
+	some label, values in telemetry("exposition").data.label_values
+	allowed := declared_labels[label]
+	count(allowed) > 0
+	extra := {v | some v in values; not v in allowed}
+	count(extra) > 0
+}
+
+result("telemetry.cardinality", lane) := lib.missing("manifest") if {
+	not input.manifest
+} else := lib.missing("telemetry (scope exposition)") if {
+	not telemetry("exposition")
+} else := lib.verdict(
+	cardinality_problems(lane),
+	sprintf("%d series over %d label(s), every label declared and bounded", [e.data.series, count(e.data.label_values)]),
+	[e.digest],
+) if {
+	e := telemetry("exposition")
+}
+
+# The contract: every label the manifest declares enumerates its values (a label without a
+# value list is unbounded by contract), and every alerting rule has at least one rule test.
+result("telemetry.contracts", _) := lib.missing("manifest") if {
+	not input.manifest
+} else := lib.missing("telemetry (scope rules)") if {
+	not telemetry("rules")
+} else := lib.missing("telemetry (scope rule-tests)") if {
+	not telemetry("rule-tests")
+} else := lib.verdict(
+	contract_problems,
+	sprintf("%d declared label(s), each with its values enumerated; %v rule test(s) cover %d alerting rule(s)", [count(declared_labels), t.data.tests, r.data.alerting_rules]),
+	array.concat(lib.digests(lib.docs("manifest")), [r.digest, t.digest]),
+) if {
+	r := telemetry("rules")
+	t := telemetry("rule-tests")
+}
+
+contract_problems := {sprintf("declared label %s lists no values", [label]) |
+	some label, values in declared_labels
+	count(values) == 0
+} | {sprintf("%v rule test(s) for %d alerting rule(s): every alerting rule needs a test", [t.data.tests, r.data.alerting_rules]) |
+	t := telemetry("rule-tests")
+	r := telemetry("rules")
+	not t.data.tests >= r.data.alerting_rules
+} | {"the manifest declares no telemetry label" |
+	count(declared_labels) == 0
+}
+
+result("monitoring.alerting", lane) := lib.missing("telemetry (scope rules)") if {
+	not telemetry("rules")
+} else := lib.missing("telemetry (scope rule-tests)") if {
+	not telemetry("rule-tests")
+} else := lib.verdict(
+	alerting_problems(lane),
+	sprintf("%d alerting rule(s), each with a runbook, tested by %v rule test(s)", [r.data.alerting_rules, t.data.tests]),
+	[r.digest, t.digest],
+) if {
+	r := telemetry("rules")
+	t := telemetry("rule-tests")
+}
+
+alerting_problems(lane) := {sprintf("%d alerting rule(s); at least %v required", [r.data.alerting_rules, minimum]) |
+	r := telemetry("rules")
+	minimum := lib.threshold(lane, "alerting_rules_min")
+	r.data.alerting_rules < minimum
+} | {sprintf("alert(s) without a runbook_url: %s", [concat(", ", sort(r.data.alerts_without_runbook))]) |
+	r := telemetry("rules")
+	count(r.data.alerts_without_runbook) > 0
+}

@@ -1,0 +1,68 @@
+"""Helpers for tests that drive the real CLI and the real OPA binary."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures"
+ARTIFACTS = FIXTURES / "artifacts"
+OPA = REPO / ".tools" / "bin" / "opa"
+
+
+def require_opa() -> Path:
+    """The project's OPA binary; CI must have it (scripts/install-opa), locally a missing one skips."""
+    if OPA.is_file():
+        return OPA
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail("OPA is not installed; `make test` runs scripts/install-opa first")
+    pytest.skip("OPA not installed (run scripts/install-opa)")
+
+
+def run_cli(
+    *args: str | os.PathLike[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 120,
+    preexec_fn: object = None, user: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m readypolicy ARGS` as a real process in `cwd`."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("READYPOLICY_")}
+    full_env.update({"READYPOLICY_ACTOR": "test", "PYTHONPATH": str(REPO / "engine")})
+    full_env.update(env or {})
+    argv = [sys.executable, "-m", "readypolicy", *map(str, args)]
+    if user is not None:
+        argv = ["runuser", "-u", user, "--", *argv]
+    return subprocess.run(  # noqa: S603 - test harness, argv list
+        argv, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, check=False,
+        preexec_fn=preexec_fn,  # type: ignore[arg-type]
+    )
+
+
+def make_project(tmp: Path, pack: str = "mini") -> Path:
+    """A throwaway project: a readypolicy.yaml pointing at a copy of a test pack and the real OPA."""
+    opa = require_opa()
+    project = tmp / "project"
+    shutil.copytree(FIXTURES / "packs", project / "policies" / "packs")
+    (project / "readypolicy.yaml").write_text(
+        f"store: store.db\npolicies: policies\npack: {pack}\nlanes: [candidate]\nopa: {opa}\nopa_timeout_s: 20\n",
+        encoding="utf-8",
+    )
+    return project
+
+
+def coverage_json(path: Path, covered: int, total: int) -> Path:
+    """A coverage.py JSON report with the given totals (shape as coverage.py 7 writes it)."""
+    doc = {
+        "meta": {"format": 3, "version": "7.6.1", "timestamp": "2026-11-20T10:00:00.000000", "branch_coverage": False,
+                 "show_contexts": False},
+        "files": {"pkg/mod.py": {"summary": {"covered_lines": covered, "num_statements": total}}},
+        "totals": {"covered_lines": covered, "num_statements": total, "percent_covered": 100.0 * covered / total,
+                   "missing_lines": total - covered, "excluded_lines": 0},
+    }
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path
