@@ -14,6 +14,7 @@ demo: setup
 test: setup
 	scripts/install-cosign
 	scripts/install-postgres
+	scripts/install-chromium
 	$(BIN)/ruff check engine tests benchmarks
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile
 

@@ -74,7 +74,8 @@ def make_project(tmp_path: Path, coverage_min: int = 75, waivers: str | None = N
     project = Project(root)
     for args in (
         [str(manifest)],
-        ["--scope", "unit", str(ARTIFACTS / "coverage-py-json" / "coverage.json"), str(ARTIFACTS / "junit-xml" / "pytest-xunit2.xml")],
+        ["--scope", "unit", str(ARTIFACTS / "coverage-py-json" / "coverage.json"),
+         str(ARTIFACTS / "junit-xml" / "pytest-xunit2.xml")],
         [str(ARTIFACTS / "bandit-json" / "bandit.json")],
     ):
         result = project.run("ingest", "--module", "payments", "--revision", "abc", *args)

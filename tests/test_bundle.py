@@ -118,7 +118,7 @@ def test_approve_refuses_a_stale_build(project: Project) -> None:
 
 
 def test_eval_locked_uses_the_approved_bundle_and_refuses_a_changed_one(project: Project) -> None:
-    path, sha256 = build(project)
+    _, sha256 = build(project)
     assert project.run("policy", "approve", "--lane", "candidate").exit_code == 0
     [record] = project.eval_records("--module", "payments", "--lane", "candidate", "--locked")
     assert record["policy"]["bundle_sha256"] == sha256 and record["policy"]["source"] == "bundle"
@@ -193,3 +193,20 @@ def test_opa_run_with_the_bundle_decides_like_the_cli(project: Project, opa_serv
         (c["id"], c["status"], c["message"]) for c in cli_record["checks"]
     ]
     assert any(c["status"] == "fail" for c in served["checks"])
+
+
+def test_opa_server_engine_matches_the_cli_engine(project: Project, opa_server: str) -> None:
+    args = ("--module", "payments", "--no-record")
+    local = project.eval_records(*args)
+    served = project.eval_records(*args, "--engine", "opa-server", "--server", opa_server)
+    assert [r["engine"]["name"] for r in served] == ["opa-server"] * 3
+    assert [r["engine"]["version"] for r in served] == [r["engine"]["version"] for r in local]
+    assert [(r["lane"], r["allow"], r["checks"]) for r in served] == [(r["lane"], r["allow"], r["checks"]) for r in local]
+
+
+def test_opa_server_running_other_policy_is_refused(project: Project, opa_server: str) -> None:
+    with (project.root / "policies" / "config" / "data.yaml").open("a") as handle:
+        handle.write("# edited after the server loaded the bundle\n")
+    result = project.run("eval", "--module", "payments", "--engine", "opa-server", "--server", opa_server)
+    assert result.exit_code == 2
+    assert "has not loaded policy" in result.stderr

@@ -70,22 +70,45 @@ def evaluate(
     waivers: Sequence[dict[str, Any]] = (),
     batch_size: int = 500,
 ) -> Iterator[Evaluation]:
-    """Decide `lane` for every subject, one OPA process per batch; yields in subject order."""
+    """Decide `lane` for every subject from its latest evidence, one OPA process per batch; yields in subject order."""
+    for start in range(0, len(subjects), batch_size):
+        batch = subjects[start : start + batch_size]
+        yield from decide(
+            engine=engine, policy=policy, cache_dir=cache_dir, lane=lane, now=now, waivers=waivers,
+            batch=[(s, tuple(store.latest_evidence(s.module, s.revision))) for s in batch],
+        )
+
+
+def decide(
+    *,
+    engine: RegoEngine,
+    policy: PolicySet,
+    cache_dir: Path,
+    lane: str,
+    batch: Sequence[tuple[Subject, Sequence[EvidenceRecord]]],
+    now: str,
+    waivers: Sequence[dict[str, Any]],
+) -> list[Evaluation]:
+    """Decide one batch from explicitly given evidence, time and waivers, in one OPA process.
+
+    Live evaluation passes the latest evidence and the current time; replay passes exactly what a
+    recorded decision names. Both go through here, so a replay exercises the code that decided.
+    """
     query = policy.query(lane)
     loaded = stage.load(policy, cache_dir)
     info = engine.info()
-    for start in range(0, len(subjects), batch_size):
-        batch = subjects[start : start + batch_size]
-        evidence = [tuple(store.latest_evidence(s.module, s.revision)) for s in batch]
-        inputs = [
-            build_input(s.module, s.revision, lane, records, now, waivers)
-            for s, records in zip(batch, evidence, strict=True)
-        ]
-        results = engine.evaluate(loaded, query, inputs)
-        for subject, records, policy_input, result in zip(batch, evidence, inputs, results, strict=True):
-            checked = check_policy_result(result, query)
-            record = build_record(
-                module=subject.module, revision=subject.revision, lane=lane, policy=policy, engine=info,
-                records=records, policy_input=policy_input, result=checked, evaluated_at=now,
-            )
-            yield Evaluation(record=record, policy_input=policy_input, evidence=records)
+    evidence = [tuple(records) for _, records in batch]
+    inputs = [
+        build_input(s.module, s.revision, lane, records, now, waivers)
+        for (s, _), records in zip(batch, evidence, strict=True)
+    ]
+    results = engine.evaluate(loaded, query, inputs)
+    out: list[Evaluation] = []
+    for (subject, _), records, policy_input, result in zip(batch, evidence, inputs, results, strict=True):
+        checked = check_policy_result(result, query)
+        record = build_record(
+            module=subject.module, revision=subject.revision, lane=lane, policy=policy, engine=info,
+            records=records, policy_input=policy_input, result=checked, evaluated_at=now,
+        )
+        out.append(Evaluation(record=record, policy_input=policy_input, evidence=records))
+    return out

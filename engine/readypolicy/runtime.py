@@ -14,6 +14,7 @@ from readypolicy.engines.interface import RegoEngine
 from readypolicy.engines.locate import find_opa
 from readypolicy.engines.opa_binary import OpaBinary
 from readypolicy.engines.opa_cli import OpaCliEngine
+from readypolicy.engines.opa_server import OpaServerEngine
 from readypolicy.policy.bundle_read import read_bundle
 from readypolicy.policy.interface import PolicySet
 from readypolicy.policy.pack import load_pack, pack_dir
@@ -46,8 +47,10 @@ class Runtime:
         path = find_opa(self.config.opa, self.config.root)
         return OpaBinary(path=path, cache_dir=self.cache_dir / "opa", timeout_s=self.config.opa_timeout_s)
 
-    def engine(self) -> RegoEngine:
-        """The Rego engine: the OPA binary as a subprocess."""
+    def engine(self, server: str | None = None) -> RegoEngine:
+        """The Rego engine: an OPA server at `server` if given, else the OPA binary as a subprocess."""
+        if server is not None:
+            return OpaServerEngine(server, timeout_s=self.config.opa_timeout_s)
         return OpaCliEngine(self.opa())
 
     def policy(self, pack: str | None = None, bundle: Path | None = None) -> PolicySet:

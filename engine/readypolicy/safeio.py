@@ -102,7 +102,7 @@ def loads_xml(data: bytes, origin: str, max_depth: int = DEFAULT_MAX_DEPTH) -> E
         root = DET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         raise UnsafeInputError(f"{origin}: unsafe XML refused ({type(exc).__name__})") from exc
-    except (DET.ParseError, ValueError, RecursionError) as exc:
+    except (DET.ParseError, ValueError, LookupError, RecursionError) as exc:  # LookupError: unknown encoding=
         raise UnsafeInputError(f"{origin}: malformed XML: {exc}") from exc
     if _element_depth_exceeds(root, max_depth):
         raise UnsafeInputError(f"{origin}: XML nesting deeper than {max_depth} levels")

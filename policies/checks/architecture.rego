@@ -13,7 +13,7 @@ result("architecture.imports", lane) := lib.verdict(
 		some d in architecture_docs
 		d.data.contracts_broken > 0
 	} | {sprintf("%d import contract(s) checked; at least %v required", [kept, minimum]) |
-		kept := sum([d.data.contracts_kept + d.data.contracts_broken | some d in architecture_docs])
+		kept := sum([n | some d in architecture_docs; n := d.data.contracts_kept + d.data.contracts_broken])
 		minimum := lib.threshold(lane, "architecture_contracts_min")
 		kept < minimum
 	},

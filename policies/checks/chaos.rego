@@ -60,13 +60,7 @@ result("chaos.matrix", lane) := lib.missing("chaos") if {
 	array.concat(lib.digests(chaos_docs), [lib.operation("killswitch-drill").digest]),
 ) if {
 	required := lib.threshold(lane, "chaos_matrix_required")
-	fail_closed_ms := object.get(lib.operation("killswitch-drill").data.details, "fail_closed_ms", null)
+	fail_closed_ms := object.get(details(lib.operation("killswitch-drill")), "fail_closed_ms", "not recorded")
 }
 
-fail_closed_problems(lane) := {sprintf("the safety control failed closed in %v ms; it must be under %v ms", [ms, limit]) |
-	ms := lib.operation("killswitch-drill").data.details.fail_closed_ms
-	limit := lib.threshold(lane, "fail_closed_ms_max")
-	ms >= limit
-} if {
-	is_number(object.get(lib.operation("killswitch-drill").data.details, "fail_closed_ms", null))
-} else := {"the kill-switch drill recorded no fail_closed_ms, so failing closed is not shown"}
+fail_closed_problems(lane) := bounded(lib.operation("killswitch-drill"), "fail_closed_ms", lane, "fail_closed_ms_below", "the safety control's fail-closed time (ms)")

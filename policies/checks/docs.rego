@@ -22,21 +22,21 @@ path_matches(a, b) if endswith(a, concat("", ["/", b]))
 
 path_matches(a, b) if endswith(b, concat("", ["/", a]))
 
-docs_problems(lane) := {sprintf("the manifest names no %s document", [key]) |
+docs_problems(lane) := ({sprintf("the manifest names no %s document", [key]) |
 	some key in lib.threshold(lane, "docs_required")
 	not docs_declared[key]
 } | {sprintf("%s document %s is not in the docs evidence", [key, path]) |
 	some key in lib.threshold(lane, "docs_required")
 	path := docs_declared[key]
 	not doc_file(path)
-} | {sprintf("%s document %s is empty", [key, path]) |
+}) | {sprintf("%s document %s is empty", [key, path]) |
 	some key in lib.threshold(lane, "docs_required")
 	path := docs_declared[key]
 	doc_file(path).bytes == 0
 }
 
 result("docs.present", lane) := lib.missing("manifest") if {
-	not input.manifest
+	not lib.has_manifest
 } else := lib.missing("docs") if {
 	count(lib.docs("docs")) == 0
 } else := lib.verdict(

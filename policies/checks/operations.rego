@@ -9,29 +9,45 @@ import rego.v1
 
 details(d) := object.get(d.data, "details", {})
 
+# A detail for a message, which must read even when the detail was not recorded.
+detail(d, key) := object.get(details(d), key, "not recorded")
+
 # Problems common to every record: it failed.
 outcome_problems(d) := {sprintf("the %s recorded result %s", [d.data.type, d.data.result]) |
 	d.data.result != "passed"
 }
 
-# A number detail compared with a lane threshold; a missing or non-numeric detail is a problem too.
-at_least(d, key, lane, name, what) := {sprintf("%s is %v; this lane requires at least %v", [what, object.get(details(d), key, "not recorded"), lib.threshold(lane, name)]) |
-	not is_number(object.get(details(d), key, null))
-} | {sprintf("%s is %v; this lane requires at least %v", [what, details(d)[key], lib.threshold(lane, name)]) |
-	details(d)[key] < lib.threshold(lane, name)
+# A number detail against a lane threshold, by the threshold's name: _min needs at least the
+# value, _max at most, _below strictly less. A missing or non-numeric detail is a problem too.
+bounded(d, key, lane, name, what) := {sprintf("%s is %v; this lane requires %s %v", [what, value, bound_word(name), limit]) |
+	value := object.get(details(d), key, "not recorded")
+	limit := lib.threshold(lane, name)
+	not within(name, value, limit)
 }
 
-at_most(d, key, lane, name, what) := {sprintf("%s is %v; this lane allows at most %v", [what, object.get(details(d), key, "not recorded"), lib.threshold(lane, name)]) |
-	not is_number(object.get(details(d), key, null))
-} | {sprintf("%s is %v; this lane allows at most %v", [what, details(d)[key], lib.threshold(lane, name)]) |
-	details(d)[key] > lib.threshold(lane, name)
+within(name, value, limit) if {
+	is_number(value)
+	endswith(name, "_min")
+	value >= limit
 }
 
-below(d, key, lane, name, what) := {sprintf("%s is %v; it must be under %v", [what, object.get(details(d), key, "not recorded"), lib.threshold(lane, name)]) |
-	not is_number(object.get(details(d), key, null))
-} | {sprintf("%s is %v; it must be under %v", [what, details(d)[key], lib.threshold(lane, name)]) |
-	details(d)[key] >= lib.threshold(lane, name)
+within(name, value, limit) if {
+	is_number(value)
+	endswith(name, "_max")
+	value <= limit
 }
+
+within(name, value, limit) if {
+	is_number(value)
+	endswith(name, "_below")
+	value < limit
+}
+
+bound_word(name) := "at least" if {
+	endswith(name, "_min")
+} else := "at most" if {
+	endswith(name, "_max")
+} else := "under"
 
 # Boolean details that must all be true.
 all_true(d, keys) := {sprintf("%s is not shown (%v)", [key, object.get(details(d), key, "not recorded")]) |
@@ -40,8 +56,8 @@ all_true(d, keys) := {sprintf("%s is not shown (%v)", [key, object.get(details(d
 }
 
 result("shadow.traffic", lane) := lib.verdict(
-	(outcome_problems(d) | at_least(d, "duration_hours", lane, "shadow_hours_min", "shadow traffic duration (hours)")) | at_most(d, "mismatch_rate", lane, "shadow_mismatch_rate_max", "the shadow mismatch rate"),
-	sprintf("shadowed live traffic for %v hours with a mismatch rate of %v", [details(d).duration_hours, details(d).mismatch_rate]),
+	((outcome_problems(d) | bounded(d, "duration_hours", lane, "shadow_hours_min", "shadow traffic duration (hours)")) | bounded(d, "mismatch_rate", lane, "shadow_mismatch_rate_max", "the shadow mismatch rate")),
+	sprintf("shadowed live traffic for %v hours with a mismatch rate of %v", [detail(d, "duration_hours"), detail(d, "mismatch_rate")]),
 	[d.digest],
 ) if {
 	d := lib.operation("shadow-traffic")
@@ -55,12 +71,16 @@ load_multiplier(d) := details(d).multiplier_of_expected if {
 }
 
 result("load.capacity", lane) := lib.verdict(
-	(outcome_problems(d) | load_problems(d, lane)) | at_most(d, "error_rate", lane, "load_error_rate_max", "the load-test error rate"),
-	sprintf("load test reached %s× the expected capacity (%v rps) with error rate %v", [lib.two_decimals(load_multiplier(d)), details(d).achieved_rps, details(d).error_rate]),
+	((outcome_problems(d) | load_problems(d, lane)) | bounded(d, "error_rate", lane, "load_error_rate_max", "the load-test error rate")),
+	sprintf("load test reached %s× the expected capacity (%v rps) with error rate %v", [multiplier_text(d), detail(d, "achieved_rps"), detail(d, "error_rate")]),
 	[d.digest],
 ) if {
 	d := lib.operation("load-test")
 } else := lib.missing_operation("load-test")
+
+multiplier_text(d) := lib.two_decimals(load_multiplier(d)) if {
+	load_multiplier(d)
+} else := "an unknown multiple of"
 
 load_problems(d, lane) := {sprintf("the load test reached %s× the expected capacity; this lane requires %v×", [lib.two_decimals(m), minimum]) |
 	m := load_multiplier(d)
@@ -73,44 +93,48 @@ load_problems(d, lane) := {sprintf("the load test reached %s× the expected capa
 gdpr_controls := ["processing_registry", "consent", "data_minimization", "access_audit_trail", "cross_border_protection"]
 
 result("gdpr.evidence", lane) := lib.verdict(
-	(outcome_problems(d) | all_true(d, gdpr_controls)) | below(d, "erasure_latency_ms", lane, "gdpr_erasure_ms_max", "erasure latency (ms)"),
-	sprintf("processing registry, consent, data minimization, access audit trail and cross-border protection shown; erasure in %v ms", [details(d).erasure_latency_ms]),
+	((outcome_problems(d) | all_true(d, gdpr_controls)) | bounded(d, "erasure_latency_ms", lane, "gdpr_erasure_ms_below", "erasure latency (ms)")),
+	sprintf("processing registry, consent, data minimization, access audit trail and cross-border protection shown; erasure in %v ms", [detail(d, "erasure_latency_ms")]),
 	[d.digest],
 ) if {
 	d := lib.operation("gdpr")
 } else := lib.missing_operation("gdpr")
 
 result("audit.logging", lane) := lib.verdict(
-	(outcome_problems(d) | all_true(d, ["enabled"])) | at_least(d, "retention_days", lane, "audit_retention_days_min", "audit log retention (days)"),
-	sprintf("audit logging enabled with %v days of retention", [details(d).retention_days]),
+	((outcome_problems(d) | all_true(d, ["enabled"])) | bounded(d, "retention_days", lane, "audit_retention_days_min", "audit log retention (days)")),
+	sprintf("audit logging enabled with %v days of retention", [detail(d, "retention_days")]),
 	[d.digest],
 ) if {
 	d := lib.operation("audit-logging")
 } else := lib.missing_operation("audit-logging")
 
 result("dr.drill", lane) := lib.verdict(
-	(((drill_problems(d, lane) | all_true(d, ["restore_verified"])) | at_most(d, "rto_minutes", lane, "dr_rto_minutes_max", "recovery time (minutes)")) | at_most(d, "rpo_minutes", lane, "dr_rpo_minutes_max", "recovery point (minutes)")),
-	sprintf("disaster-recovery drill restored and verified in %v min (RPO %v min) on %s", [details(d).rto_minutes, details(d).rpo_minutes, d.data.performed_at]),
+	(((drill_problems(d, lane) | all_true(d, ["restore_verified"])) | bounded(d, "rto_minutes", lane, "dr_rto_minutes_max", "recovery time (minutes)")) | bounded(d, "rpo_minutes", lane, "dr_rpo_minutes_max", "recovery point (minutes)")),
+	sprintf("disaster-recovery drill restored and verified in %v min (RPO %v min) on %s", [detail(d, "rto_minutes"), detail(d, "rpo_minutes"), d.data.performed_at]),
 	[d.digest],
 ) if {
 	d := lib.operation("dr-drill")
 } else := lib.missing_operation("dr-drill")
 
 result("canary.simulation", lane) := lib.verdict(
-	((outcome_problems(d) | at_least(d, "steps", lane, "canary_steps_min", "the number of canary steps")) | at_most(d, "error_budget_burn", lane, "canary_error_budget_burn_max", "the error-budget burn")) | {"the canary was rolled back" | object.get(details(d), "rolled_back", null) != false},
-	sprintf("canary promoted through %v steps burning %v of the error budget", [details(d).steps, details(d).error_budget_burn]),
+	(((outcome_problems(d) | bounded(d, "steps", lane, "canary_steps_min", "the number of canary steps")) | bounded(d, "error_budget_burn", lane, "canary_error_budget_burn_max", "the error-budget burn")) | {"the canary was rolled back" | object.get(details(d), "rolled_back", null) != false}),
+	sprintf("canary promoted through %v steps burning %v of the error budget", [detail(d, "steps"), detail(d, "error_budget_burn")]),
 	[d.digest],
 ) if {
 	d := lib.operation("canary")
 } else := lib.missing_operation("canary")
 
 # Health endpoints: details.endpoints maps each probe (health, ready, live) to {path, ok}.
+endpoints(d) := object.get(details(d), "endpoints", {})
+
 result("health.endpoints", lane) := lib.verdict(
-	outcome_problems(d) | {sprintf("%s endpoint is not shown answering (%v)", [name, object.get(object.get(details(d), "endpoints", {}), name, "not recorded")]) |
+	outcome_problems(d) | {sprintf("%s endpoint is not shown answering (%v)", [name, object.get(endpoints(d), name, "not recorded")]) |
 		some name in lib.threshold(lane, "health_endpoints_required")
-		object.get(object.get(details(d), "endpoints", {}), name, {}).ok != true
+		object.get(object.get(endpoints(d), name, {}), "ok", false) != true
 	},
-	sprintf("%s endpoint(s) answer", [concat(", ", [sprintf("%s (%s)", [name, details(d).endpoints[name].path]) | some name in lib.threshold(lane, "health_endpoints_required")])]),
+	sprintf("%s endpoint(s) answer", [concat(", ", [sprintf("%s (%v)", [name, object.get(object.get(endpoints(d), name, {}), "path", "?")]) |
+		some name in lib.threshold(lane, "health_endpoints_required")
+	])]),
 	[d.digest],
 ) if {
 	d := lib.operation("health-endpoints")

@@ -69,7 +69,7 @@ slo_problems contains sprintf("%s: p95 CI95 upper bound %s ms exceeds the %v ms 
 }
 
 result("perf.slo", _) := lib.missing("manifest") if {
-	not input.manifest
+	not lib.has_manifest
 } else := lib.missing("perf") if {
 	count(perf_entries) == 0
 } else := lib.fail("the manifest declares no <op>_p95_ms SLO budget", []) if {

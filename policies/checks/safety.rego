@@ -12,7 +12,7 @@ safety := object.get(input.manifest, "safety", {})
 control_name := object.get(safety, "control", "the safety control")
 
 result("safety.default_on", _) := lib.missing("manifest") if {
-	not input.manifest
+	not lib.has_manifest
 } else := lib.pass(sprintf("%s is enabled by default", [control_name]), lib.digests(lib.docs("manifest"))) if {
 	safety.enabled_by_default == true
 } else := lib.fail(
@@ -21,7 +21,7 @@ result("safety.default_on", _) := lib.missing("manifest") if {
 )
 
 result("safety.mode", lane) := lib.missing("manifest") if {
-	not input.manifest
+	not lib.has_manifest
 } else := safety_mode_verdict(object.get(safety, "mode", "absent"), lib.threshold(lane, "safety_mode_min"))
 
 safety_mode_verdict(mode, required) := lib.pass(
@@ -36,7 +36,7 @@ safety_mode_verdict(mode, required) := lib.pass(
 
 result("safety.killswitch_drill", lane) := lib.verdict(
 	killswitch_problems(d, lane),
-	sprintf("kill-switch drill of %s passed %s (fail closed in %v ms)", [d.data.details.safety_control, d.data.performed_at, d.data.details.fail_closed_ms]),
+	sprintf("kill-switch drill of %s passed %s (fail closed in %v ms)", [detail(d, "safety_control"), d.data.performed_at, detail(d, "fail_closed_ms")]),
 	[d.digest],
 ) if {
 	d := lib.operation("killswitch-drill")
@@ -44,15 +44,13 @@ result("safety.killswitch_drill", lane) := lib.verdict(
 
 killswitch_problems(d, lane) := drill_problems(d, lane) | {sprintf(
 	"the drill exercised %s but the manifest names %s",
-	[d.data.details.safety_control, safety.control],
+	[detail(d, "safety_control"), safety.control],
 ) |
-	d.data.details.safety_control != safety.control
+	detail(d, "safety_control") != safety.control
 }
 
 # What makes any recorded drill unusable: it failed, or it is too old (or undated).
-drill_problems(d, lane) := {sprintf("the %s recorded result %s", [d.data.type, d.data.result]) |
-	d.data.result != "passed"
-} | drill_age_problems(d, lane)
+drill_problems(d, lane) := outcome_problems(d) | drill_age_problems(d, lane)
 
 drill_age_problems(d, lane) := {sprintf("the %s was performed %d days ago; this lane accepts %v at most", [d.data.type, floor(age), limit]) |
 	age := lib.age_days(d.data.performed_at)

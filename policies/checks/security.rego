@@ -11,7 +11,7 @@ import rego.v1
 sast_blocking(lane) := [f |
 	some d in lib.docs("sast")
 	some f in d.data.findings
-	lib.severity_rank(f.severity) > lib.severity_rank(lib.threshold(lane, "sast_max_severity"))
+	lib.severity_rank(f.severity) > lib.severity_rank(lib.threshold(lane, "sast_severity_max"))
 ]
 
 sast_errors := sum([d.data.scan_errors | some d in lib.docs("sast")])
@@ -35,7 +35,7 @@ result("security.sast", lane) := sast_verdict(lane, ds) if {
 
 sast_verdict(lane, ds) := lib.fail(
 	sprintf("%d finding(s) above %s, first: %s %s at %s:%v", [
-		count(blocking), lib.threshold(lane, "sast_max_severity"),
+		count(blocking), lib.threshold(lane, "sast_severity_max"),
 		blocking[0].tool, blocking[0].rule, blocking[0].file, blocking[0].line,
 	]),
 	lib.digests(ds),
@@ -54,7 +54,7 @@ sast_verdict(lane, ds) := lib.fail(
 	absent := sast_absent_tools(lane)
 	count(absent) > 0
 } else := lib.pass(
-	sprintf("%d report(s) from %s, no finding above %s", [count(ds), concat(", ", sort({d.data.tool | some d in ds})), lib.threshold(lane, "sast_max_severity")]),
+	sprintf("%d report(s) from %s, no finding above %s", [count(ds), concat(", ", sort({d.data.tool | some d in ds})), lib.threshold(lane, "sast_severity_max")]),
 	lib.digests(ds),
 )
 
@@ -72,7 +72,7 @@ dependencies_skipped(lane) := {sprintf("%s skipped %d package(s) (%s): skipped p
 }
 
 dependencies_vulnerable(lane) := {sprintf("%s: %s in %s %v is %s, above the %s this lane allows", [d.data.tool, v.id, v.package, v.version, v.severity, ceiling]) |
-	ceiling := lib.threshold(lane, "dependency_vuln_max_severity")
+	ceiling := lib.threshold(lane, "dependency_severity_max")
 	some d in lib.docs("dependencies")
 	some v in d.data.vulnerabilities
 	lib.severity_rank(v.severity) > lib.severity_rank(ceiling)
@@ -82,7 +82,7 @@ result("security.dependencies", lane) := lib.verdict(
 	dependency_problems(lane),
 	sprintf("%d package(s) audited by %s, none skipped, no vulnerability above %s", [
 		sum([d.data.audited | some d in ds]), concat(", ", sort({d.data.tool | some d in ds})),
-		lib.threshold(lane, "dependency_vuln_max_severity"),
+		lib.threshold(lane, "dependency_severity_max"),
 	]),
 	lib.digests(ds),
 ) if {
@@ -93,7 +93,7 @@ result("security.dependencies", lane) := lib.verdict(
 # Vulnerabilities and findings from every scanner above the lane's ceiling (critical ones by default).
 severe(lane) := [sprintf("%s %s", [x.where, x.what]) |
 	some x in severe_items
-	lib.severity_rank(x.severity) > lib.severity_rank(lib.threshold(lane, "vuln_max_severity"))
+	lib.severity_rank(x.severity) > lib.severity_rank(lib.threshold(lane, "vuln_severity_max"))
 ]
 
 severe_items contains {"where": v.package, "what": v.id, "severity": v.severity} if {
@@ -109,12 +109,12 @@ severe_items contains {"where": sprintf("%s:%v", [f.file, f.line]), "what": f.ru
 result("security.no_critical_vulns", lane) := lib.missing("dependencies") if {
 	count(lib.docs("dependencies")) == 0
 } else := lib.fail(
-	sprintf("%d vulnerability/finding(s) above %s: %s", [count(found), lib.threshold(lane, "vuln_max_severity"), concat(", ", sort(found))]),
+	sprintf("%d vulnerability/finding(s) above %s: %s", [count(found), lib.threshold(lane, "vuln_severity_max"), concat(", ", sort(found))]),
 	lib.digests(array.concat(lib.docs("dependencies"), lib.docs("sast"))),
 ) if {
 	found := severe(lane)
 	count(found) > 0
 } else := lib.pass(
-	sprintf("no vulnerability or finding above %s in %d report(s)", [lib.threshold(lane, "vuln_max_severity"), count(lib.docs("dependencies")) + count(lib.docs("sast"))]),
+	sprintf("no vulnerability or finding above %s in %d report(s)", [lib.threshold(lane, "vuln_severity_max"), count(lib.docs("dependencies")) + count(lib.docs("sast"))]),
 	lib.digests(array.concat(lib.docs("dependencies"), lib.docs("sast"))),
 )

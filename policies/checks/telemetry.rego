@@ -28,14 +28,14 @@ result("telemetry.rule_tests", lane) := lib.missing("telemetry (scope rule-tests
 	r := telemetry("rules")
 }
 
-rule_test_problems(lane) := {sprintf("rule tests failed: %s", [concat(", ", t.data.failures)]) |
+rule_test_problems(lane) := ({sprintf("rule tests failed: %s", [concat(", ", t.data.failures)]) |
 	t := telemetry("rule-tests")
 	not t.data.passed
 } | {sprintf("%v rule test(s) ran; at least %v required", [t.data.tests, minimum]) |
 	t := telemetry("rule-tests")
 	minimum := lib.threshold(lane, "telemetry_rule_tests_min")
 	not t.data.tests >= minimum
-} | {"the rule files define no alerting or recording rule" |
+}) | {"the rule files define no alerting or recording rule" |
 	r := telemetry("rules")
 	r.data.alerting_rules + r.data.recording_rules == 0
 }
@@ -44,7 +44,7 @@ distinct_values(e, label) := e.data.label_cardinality[label] if {
 	e.data.label_cardinality[label]
 } else := count(e.data.label_values[label])
 
-cardinality_problems(lane) := {sprintf("%s{%s=%q}: %s", [v.metric, v.label, v.value, v.reason]) |
+cardinality_problems(lane) := (({sprintf("%s{%s=%q}: %s", [v.metric, v.label, v.value, v.reason]) |
 	some v in telemetry("exposition").data.violations
 } | {sprintf("label %s has %d distinct values; at most %v allowed", [label, n, limit]) |
 	e := telemetry("exposition")
@@ -52,11 +52,11 @@ cardinality_problems(lane) := {sprintf("%s{%s=%q}: %s", [v.metric, v.label, v.va
 	some label, _ in e.data.label_values
 	n := distinct_values(e, label)
 	n > limit
-} | {sprintf("label %s is not declared in the manifest's telemetry.allowed_labels", [label]) |
+}) | {sprintf("label %s is not declared in the manifest's telemetry.allowed_labels", [label]) |
 	some label, _ in telemetry("exposition").data.label_values
 	not label in builtin_labels
 	not declared_labels[label]
-} | {sprintf("label %s has undeclared value(s) %s", [label, concat(", ", sort(extra))]) |
+}) | {sprintf("label %s has undeclared value(s) %s", [label, concat(", ", sort(extra))]) |
 	some label, values in telemetry("exposition").data.label_values
 	allowed := declared_labels[label]
 	count(allowed) > 0
@@ -65,7 +65,7 @@ cardinality_problems(lane) := {sprintf("%s{%s=%q}: %s", [v.metric, v.label, v.va
 }
 
 result("telemetry.cardinality", lane) := lib.missing("manifest") if {
-	not input.manifest
+	not lib.has_manifest
 } else := lib.missing("telemetry (scope exposition)") if {
 	not telemetry("exposition")
 } else := lib.verdict(
@@ -79,7 +79,7 @@ result("telemetry.cardinality", lane) := lib.missing("manifest") if {
 # The contract: every label the manifest declares enumerates its values (a label without a
 # value list is unbounded by contract), and every alerting rule has at least one rule test.
 result("telemetry.contracts", _) := lib.missing("manifest") if {
-	not input.manifest
+	not lib.has_manifest
 } else := lib.missing("telemetry (scope rules)") if {
 	not telemetry("rules")
 } else := lib.missing("telemetry (scope rule-tests)") if {
@@ -93,14 +93,14 @@ result("telemetry.contracts", _) := lib.missing("manifest") if {
 	t := telemetry("rule-tests")
 }
 
-contract_problems := {sprintf("declared label %s lists no values", [label]) |
+contract_problems := ({sprintf("declared label %s lists no values", [label]) |
 	some label, values in declared_labels
 	count(values) == 0
 } | {sprintf("%v rule test(s) for %d alerting rule(s): every alerting rule needs a test", [t.data.tests, r.data.alerting_rules]) |
 	t := telemetry("rule-tests")
 	r := telemetry("rules")
 	not t.data.tests >= r.data.alerting_rules
-} | {"the manifest declares no telemetry label" |
+}) | {"the manifest declares no telemetry label" |
 	count(declared_labels) == 0
 }
 

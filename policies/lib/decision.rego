@@ -47,8 +47,8 @@ scale_of(word) := name if {
 }
 
 # A threshold after the manifest's overrides, which may tighten but never loosen it.
-# By name and type: numbers ending in _min are floors (the higher wins) and in _max ceilings
-# (the lower wins); words on a scale compare by rank the same way; booleans ending in
+# By name and type: numbers ending in _min are floors (the higher wins) and in _max or _below
+# ceilings (the lower wins); words on a scale compare by rank the same way; booleans ending in
 # _required can only be switched on; lists ending in _required can only grow. An override of
 # another type than the pack's value is ignored, so a typo cannot loosen anything either.
 threshold(lane, name) := tightened(name, base, override) if {
@@ -62,7 +62,7 @@ tightened(name, base, override) := max({base, override}) if {
 	endswith(name, "_min")
 } else := min({base, override}) if {
 	is_number(base)
-	endswith(name, "_max")
+	ceiling(name)
 } else := stricter_word(name, base, override) if {
 	is_string(base)
 	scale_of(base) == scale_of(override)
@@ -74,11 +74,17 @@ tightened(name, base, override) := max({base, override}) if {
 	endswith(name, "_required")
 } else := base
 
-or_true(a, b) := true if {
+or_true(a, b) if {
 	true in {a, b}
 } else := false
 
-stricter_word(name, base, override) := pick_rank(scales[scale_of(base)], base, override, endswith(name, "_max"))
+stricter_word(name, base, override) := pick_rank(scales[scale_of(base)], base, override, ceiling(name))
+
+ceiling(name) if {
+	endswith(name, "_max")
+} else if {
+	endswith(name, "_below")
+} else := false
 
 # For a ceiling keep the lower-ranked word, for a floor the higher-ranked one.
 pick_rank(ranks, a, b, true) := a if ranks[a] <= ranks[b]
@@ -88,6 +94,9 @@ pick_rank(ranks, a, b, true) := b if ranks[b] < ranks[a]
 pick_rank(ranks, a, b, false) := a if ranks[a] >= ranks[b]
 
 pick_rank(ranks, a, b, false) := b if ranks[b] > ranks[a]
+
+# Whether a lane manifest was ingested (input.manifest is null otherwise).
+has_manifest if is_object(input.manifest)
 
 # Evidence documents of a kind (latest per scope), possibly empty.
 docs(kind) := object.get(input.evidence, kind, [])
@@ -110,11 +119,11 @@ missing_operation(type) := missing(sprintf("operations (type %s)", [type]))
 age_days(moment) := (time.parse_rfc3339_ns(input.now) - time.parse_rfc3339_ns(moment)) / ((24 * 3600) * 1000000000)
 
 # Numbers for messages: `sprintf("%.2f")` cannot format integers, these can.
-two_decimals(x) := sprintf("%d.00", [x]) if {
+two_decimals(x) := sprintf("%s.00", [format_int(x, 10)]) if {
 	x == round(x)
 } else := sprintf("%.2f", [x])
 
-one_decimal(x) := sprintf("%d.0", [x]) if {
+one_decimal(x) := sprintf("%s.0", [format_int(x, 10)]) if {
 	x == round(x)
 } else := sprintf("%.1f", [x])
 

@@ -7,11 +7,14 @@ from pathlib import Path
 import click
 
 from readypolicy import __version__
+from readypolicy.cli.audit import audit_group
 from readypolicy.cli.context import fail_closed
+from readypolicy.cli.drift import diff_command, drift_command
 from readypolicy.cli.eval import eval_command
 from readypolicy.cli.evidence import evidence_group, formats_command
 from readypolicy.cli.ingest import ingest_command
 from readypolicy.cli.policy import policy_group
+from readypolicy.cli.report import report_command
 from readypolicy.cli.sign import keygen, sign, verify
 from readypolicy.cli.store import store_group
 from readypolicy.config import load_config
@@ -47,6 +50,10 @@ cli.add_command(keygen)
 cli.add_command(sign)
 cli.add_command(verify)
 cli.add_command(policy_group)
+cli.add_command(audit_group)
+cli.add_command(drift_command)
+policy_group.add_command(diff_command)
+cli.add_command(report_command)
 
 
 def main() -> None:

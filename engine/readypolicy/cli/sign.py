@@ -12,11 +12,13 @@ from pathlib import Path
 
 import click
 
-from readypolicy.cli.context import fail_closed
+from readypolicy.cli.context import fail_closed, runtime, warn
+from readypolicy.replay import ReplayResult, check_replay, policy_candidates, replay_decision, select_policy
 from readypolicy.signing import (
     PASSWORD_ENV,
     BundleVerifier,
     Signer,
+    SigningError,
     SigstoreVerifier,
     default_bundle_path,
     generate_key_pair,
@@ -41,7 +43,11 @@ def _passphrase(confirm: bool) -> bytes:
     """The key passphrase from READYPOLICY_KEY_PASSWORD, else asked on the terminal."""
     value = os.environ.get(PASSWORD_ENV)
     if value is None:
-        value = click.prompt("Key passphrase", hide_input=True, confirmation_prompt=confirm, err=True)
+        try:
+            value = click.prompt("Key passphrase", hide_input=True, confirmation_prompt=confirm, err=True)
+        except click.Abort as exc:
+            # Without this, end of input would exit 1, which CI reads as "not ready" rather than an error.
+            raise SigningError(f"no key passphrase: set {PASSWORD_ENV} or type it at the prompt") from exc
     return value.encode("utf-8")
 
 
@@ -57,7 +63,8 @@ def keygen(prefix: str) -> None:
     click.echo(f"wrote {private_path} and {public_path} (key {pair.fingerprint})")
 
 
-def _signer(key: Path | None, identity_token: str | None, trust_config: Path | None) -> Signer:
+def signer_from_options(key: Path | None, identity_token: str | None, trust_config: Path | None) -> Signer:
+    """The signer the --key / --identity-token / --trust-config options name (shared with `eval --sign`)."""
     if key is not None:
         if identity_token or trust_config:
             raise click.UsageError("--key signs with a local key; drop --identity-token/--trust-config")
@@ -79,7 +86,7 @@ def sign(decision_path: Path, key: Path | None, identity_token: str | None, trus
          subject_digest: str | None, vsa: bool, output: Path | None) -> None:
     """Sign a decision record into a Sigstore bundle (in-toto attestation in a DSSE envelope)."""
     decision = read_decision(decision_path)
-    signer = _signer(key, identity_token, trust_config)
+    signer = signer_from_options(key, identity_token, trust_config)
     out = output or default_bundle_path(decision_path)
     write_bundle(sign_decision(decision, signer, subject_digest), out)
     click.echo(f"signed decision {decision.get('decision_id')} -> {out}")
@@ -89,8 +96,9 @@ def sign(decision_path: Path, key: Path | None, identity_token: str | None, trus
         click.echo(f"signed verification summary -> {vsa_out}")
 
 
-def _verifier(key: Path | None, identity: str | None, issuer: str | None, offline: bool,
-              trusted_root: Path | None, origin: str) -> BundleVerifier:
+def verifier_from_options(key: Path | None, identity: str | None, issuer: str | None, offline: bool,
+                          trusted_root: Path | None, origin: str) -> BundleVerifier:
+    """The verifier the --key / --cert-identity / --cert-oidc-issuer options name (shared with `audit`)."""
     if key is not None:
         if identity or issuer:
             raise click.UsageError("use either --key or --cert-identity/--cert-oidc-issuer, not both")
@@ -109,13 +117,33 @@ def _verifier(key: Path | None, identity: str | None, issuer: str | None, offlin
 @click.option("--cert-oidc-issuer", help="Expected OIDC issuer of that identity.")
 @click.option("--offline", is_flag=True, help="Use the cached Sigstore trusted root; no network.")
 @click.option("--trusted-root", type=_FILE, help="Sigstore trusted root JSON (private instance, air gap).")
+@click.option("--replay", is_flag=True,
+              help="Then decide again from the stored evidence, recorded policy, time and waivers; exit 2 if it differs.")
+@click.option("--policy-bundle", type=_FILE,
+              help="Policy bundle with the recorded policy digest (default: bundles dir, then the source tree).")
+@click.pass_context
 @fail_closed
-def verify(decision_path: Path, bundle_path: Path | None, key: Path | None, cert_identity: str | None,
-           cert_oidc_issuer: str | None, offline: bool, trusted_root: Path | None) -> None:
+def verify(ctx: click.Context, decision_path: Path, bundle_path: Path | None, key: Path | None,
+           cert_identity: str | None, cert_oidc_issuer: str | None, offline: bool, trusted_root: Path | None,
+           replay: bool, policy_bundle: Path | None) -> None:
     """Verify that DECISION.json is exactly what the bundle's signer signed, and say who and when."""
+    if policy_bundle is not None and not replay:
+        raise click.UsageError("--policy-bundle is only used with --replay")
     bundle_path = bundle_path or default_bundle_path(decision_path)
-    verifier = _verifier(key, cert_identity, cert_oidc_issuer, offline, trusted_root, str(bundle_path))
+    verifier = verifier_from_options(key, cert_identity, cert_oidc_issuer, offline, trusted_root, str(bundle_path))
     result = verify_decision(read_decision(decision_path), read_bundle(bundle_path), verifier,
                              origin=str(decision_path))
     for line in summary_lines(result):
+        click.echo(line)
+    if replay:
+        rt = runtime(ctx)
+        policy = select_policy(result.decision, policy_candidates(rt, result.decision, policy_bundle))
+        report_replay(replay_decision(result.decision, rt.store, policy, rt.engine(), rt.cache_dir))
+
+
+def report_replay(result: ReplayResult) -> None:
+    """Print a replay's warnings and summary; a replay that differs raises (exit 2) naming the difference."""
+    for message in result.warnings:
+        warn(message)
+    for line in check_replay(result):
         click.echo(line)

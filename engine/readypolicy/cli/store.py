@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from readypolicy.audit.prune import parse_age, prune_evidence
+from readypolicy.canonical import utc_now
 from readypolicy.cli.context import fail_closed, runtime
 from readypolicy.store.copy import copy_store
 from readypolicy.store.interface import StoreError
@@ -49,4 +51,21 @@ def copy_command(ctx: click.Context, src_url: str, dst_url: str) -> None:
         f" evidence {result.evidence_new} new of {result.evidence_total},"
         f" decisions {result.decisions_new} new of {result.decisions_total},"
         f" audit entries replayed {result.audit_replayed}"
+    )
+
+
+@store_group.command("prune")
+@click.option("--older-than", required=True, help="Age cut-off, e.g. 90d, 12h or 4w (by ingest time).")
+@click.option("--dry-run", is_flag=True, help="Only count what would be removed.")
+@click.pass_context
+@fail_closed
+def prune_command(ctx: click.Context, older_than: str, dry_run: bool) -> None:
+    """Remove evidence no decision references and older than the cut-off; decisions are never removed."""
+    rt = runtime(ctx)
+    result = prune_evidence(rt.store, utc_now(), parse_age(older_than), rt.config.actor, dry_run)
+    action = "would remove" if dry_run else "removed"
+    count = len(result.digests) if dry_run else result.removed
+    click.echo(
+        f"{rt.store.url}: {action} {count} of {result.examined} evidence documents ingested before {result.cutoff};"
+        f" kept {result.referenced} referenced by decisions and {result.recent} newer ones"
     )

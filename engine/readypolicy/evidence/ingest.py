@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from readypolicy.canonical import digest, parse_rfc3339, rfc3339, utc_now
+from readypolicy.canonical import canonical_bytes, digest, parse_rfc3339, rfc3339, utc_now
 from readypolicy.evidence import schemas
 from readypolicy.evidence.formats.docs_listing import directory_listing
 from readypolicy.evidence.interface import Artifact, Normalized, NormalizeError
@@ -63,6 +63,10 @@ def normalize_path(path: Path, options: IngestOptions) -> tuple[Artifact, Normal
     normalizer = detect(artifact, kind=options.kind, fmt=options.fmt)
     normalized = normalizer.normalize(artifact)
     schemas.validate(normalized.kind, SCHEMA_VERSION, normalized.data, str(path))
+    try:
+        canonical_bytes(normalized.data)  # evidence is content-addressed: refuse values RFC 8785 cannot encode
+    except ValueError as exc:
+        raise NormalizeError(f"{path}: {normalized.kind} evidence holds a value canonical JSON cannot encode: {exc}") from exc
     return artifact, normalized
 
 

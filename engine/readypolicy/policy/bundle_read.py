@@ -24,14 +24,15 @@ MAX_MEMBERS = 10_000
 MAX_BUNDLE_BYTES = 256 * 1024 * 1024
 
 
-def safe_member_name(bundle: Path, member: tarfile.TarInfo) -> str:
+def safe_member_name(bundle: Path, member: tarfile.TarInfo, root_slash: bool = True) -> str:
     """The member's normalized relative path, or PolicyError if it could escape or is not a plain file.
 
-    OPA writes member names with one leading `/` meaning "bundle root"; that one slash is accepted,
-    any other absolute form (`//x`, drive letters, backslashes) is not.
+    OPA writes member names with one leading `/` meaning "bundle root"; that one slash is accepted
+    unless `root_slash` is False (archives readypolicy writes itself never use it), and any other
+    absolute form (`//x`, drive letters, backslashes) is not.
     """
     name = member.name
-    pure = PurePosixPath(name[1:] if name.startswith("/") else name)
+    pure = PurePosixPath(name[1:] if root_slash and name.startswith("/") else name)
     if pure.is_absolute() or name.startswith("\\") or (pure.parts and ":" in pure.parts[0]):
         raise PolicyError(f"{bundle}: member {name!r} has an absolute path")
     if any(part == ".." for part in pure.parts):
@@ -45,8 +46,8 @@ def safe_member_name(bundle: Path, member: tarfile.TarInfo) -> str:
     return "/".join(part for part in pure.parts if part not in ("", "."))
 
 
-def read_members(bundle: Path) -> dict[str, bytes]:
-    """Every regular file of a .tar.gz bundle, by normalized path."""
+def read_members(bundle: Path, root_slash: bool = True) -> dict[str, bytes]:
+    """Every regular file of a .tar.gz bundle, by normalized path (see `safe_member_name`)."""
     try:
         size = bundle.stat().st_size
     except OSError as exc:
@@ -60,7 +61,7 @@ def read_members(bundle: Path) -> dict[str, bytes]:
             for count, member in enumerate(archive, start=1):
                 if count > MAX_MEMBERS:
                     raise PolicyError(f"{bundle}: more than {MAX_MEMBERS} members")
-                name = safe_member_name(bundle, member)
+                name = safe_member_name(bundle, member, root_slash)
                 if member.isdir():
                     continue
                 total += member.size

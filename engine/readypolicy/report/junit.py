@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-from xml.etree.ElementTree import Element, SubElement, indent, tostring
+from xml.etree.ElementTree import Element, SubElement, indent, tostring  # nosec B405 - builds XML, never parses it
 
 from readypolicy.report.interface import ReportFormat, ordered_checks
 
@@ -66,10 +66,11 @@ class JunitFormat(ReportFormat):
             ("allow", str(record["allow"]).lower()),
             ("policy.revision", record["policy"]["revision"]),
             ("policy.digest", record["policy"]["digest"]),
-            ("policy.bundle_sha256", record["policy"].get("bundle_sha256") or ""),
+            ("policy.bundle_sha256", record["policy"].get("bundle_sha256")),
             ("engine", f"{record['engine']['name']} {record['engine']['version']}"),
         ):
-            SubElement(properties, "property", {"name": name, "value": value})
+            if value:
+                SubElement(properties, "property", {"name": name, "value": value})
         for check in ordered_checks(record):
             case = SubElement(suite, "testcase", {
                 "classname": f"{record['pack']}.{record['lane']}.{module}", "name": check["id"], "time": "0",

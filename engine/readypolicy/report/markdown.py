@@ -67,7 +67,7 @@ class MarkdownFormat(ReportFormat):
         policies = sorted({f"{r['pack']} {r['policy']['revision']} ({r['policy']['source']})" for r in records})
         engines = sorted({f"{r['engine']['name']} {r['engine']['version']}" for r in records})
         lines += ["", f"<sub>policy {', '.join(policies)} · engine {', '.join(engines)}</sub>"]
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines)
 
 
 def append_step_summary(text: str) -> Path | None:

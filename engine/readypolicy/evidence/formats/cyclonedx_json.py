@@ -2,7 +2,9 @@
 
 The root component is `metadata.component` (what the BOM describes); tools that scan a
 requirements file omit it, which `has_root_component` makes visible. Nested components
-(`components[].components`) are part of the inventory and are counted.
+(`components[].components`) are part of the inventory and are counted; `file` components (the
+manifests a scanner read, e.g. syft's pom.xml) are not, just as SPDX keeps files apart from
+packages, so the same scan gives the same count in both formats.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from readypolicy.evidence.formats import stamps
 from readypolicy.evidence.formats.sbom import sbom_data
 from readypolicy.evidence.formats.shape import items, mapping, optional_text, text
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
+
 
 class CycloneDxJson(Normalizer):
     """CycloneDX JSON → `sbom` evidence."""
@@ -40,7 +43,9 @@ class CycloneDxJson(Normalizer):
             root = {"name": text(root_in.get("name")), "version": optional_text(root_in.get("version"))}
         return Normalized(
             kind=self.kind, format=self.format, producer=_producer(metadata.get("tools")),
-            data=sbom_data("cyclonedx", spec_version, root, (_licenses(c) for c in _walk(items(doc.get("components"))))),
+            data=sbom_data("cyclonedx", spec_version, root, (
+                _licenses(c) for c in _walk(items(doc.get("components"))) if c.get("type") != "file"
+            )),
             collected_at=stamps.iso(metadata.get("timestamp")),
         )
 

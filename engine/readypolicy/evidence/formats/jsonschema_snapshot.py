@@ -14,7 +14,7 @@ The digests recorded are of the canonical JSON of each schema, so reformatting d
 
 from __future__ import annotations
 
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
 from readypolicy.canonical import digest
@@ -51,10 +51,14 @@ class JsonSchemaSnapshot(Normalizer):
             raise self.fail(artifact, "'name' must be a non-empty string")
         snapshot = self._side(artifact, doc, "snapshot")
         current = self._side(artifact, doc, "current")
+        try:
+            digests = digest(snapshot), digest(current)
+        except ValueError as exc:
+            raise self.fail(artifact, f"a schema holds a number canonical JSON cannot encode: {exc}") from exc
         diff = compare(snapshot, current)
         data: dict[str, Any] = {
-            "snapshot_digest": digest(snapshot),
-            "current_digest": digest(current),
+            "snapshot_digest": digests[0],
+            "current_digest": digests[1],
             "breaking": diff.breaking[:MAX_LISTED],
             "compatible": diff.compatible[:MAX_LISTED],
             "breaking_count": len(diff.breaking),

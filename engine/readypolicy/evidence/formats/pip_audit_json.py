@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from readypolicy.evidence.formats.shape import items, mapping, optional_text, strings, text
+from readypolicy.evidence.formats.shape import mapping, optional_text, strings, text
 from readypolicy.evidence.formats.vulnerabilities import dependencies_data, skipped, vulnerability
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
 

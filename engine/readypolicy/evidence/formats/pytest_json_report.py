@@ -7,6 +7,7 @@ e.g. `rerun`) counts as an error rather than vanishing.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from typing import Any
 
@@ -54,7 +55,7 @@ class PytestJsonReport(Normalizer):
 
 
 def _non_negative(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
 
 
 def _totals(summary: dict[str, Any], tests: list[dict[str, Any]]) -> dict[str, int]:

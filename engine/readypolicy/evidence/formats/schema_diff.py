@@ -120,22 +120,33 @@ def _compare_enum(old: dict[str, Any], new: dict[str, Any], path: str, diff: Sch
 
 def _compare_bounds(old: dict[str, Any], new: dict[str, Any], path: str, diff: SchemaDiff) -> None:
     for keyword in (*_HIGHER_IS_TIGHTER, *_LOWER_IS_TIGHTER, *_EXACT, "uniqueItems"):
-        if keyword not in old and keyword not in new:
-            continue
         before, after = old.get(keyword), new.get(keyword)
-        if _text(before) == _text(after):
+        if (keyword in old) == (keyword in new) and _text(before) == _text(after):
             continue
-        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (before, after))
-        if keyword == "$ref":
-            tighter = True
-        elif keyword not in new or (keyword == "uniqueItems" and not after):
-            tighter = False
-        elif keyword not in old or not numeric:
-            tighter = keyword != "uniqueItems" or bool(after)
-        else:
-            tighter = after > before if keyword in _HIGHER_IS_TIGHTER else after < before if keyword in _LOWER_IS_TIGHTER else True
-        change = ("ref-changed" if keyword == "$ref" else "constraint-tightened" if tighter else "constraint-relaxed")
+        tighter = _tightened(keyword, before, after, keyword in old, keyword in new)
+        change = "ref-changed" if keyword == "$ref" else "constraint-tightened" if tighter else "constraint-relaxed"
         diff.add(tighter, path, change, f"{keyword} {_text(before)[:60]} -> {_text(after)[:60]}")
+
+
+def _tightened(keyword: str, before: Any, after: Any, in_old: bool, in_new: bool) -> bool:
+    """Whether changing a constraint can refuse a value the old one accepted (a changed `$ref` always may)."""
+    if keyword == "$ref":
+        return True
+    if not in_new:
+        return False
+    if keyword == "uniqueItems":
+        return bool(after)
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (before, after))
+    if in_old and numbers and keyword in _HIGHER_IS_TIGHTER:
+        return after > before
+    if in_old and numbers and keyword in _LOWER_IS_TIGHTER:
+        return after < before
+    return True
+
+
+def _required(schema: dict[str, Any]) -> set[str]:
+    names = schema.get("required")
+    return {name for name in names if isinstance(name, str)} if isinstance(names, list) else set()
 
 
 def _compare_object(old: dict[str, Any], new: dict[str, Any], path: str, diff: SchemaDiff) -> None:
@@ -147,8 +158,7 @@ def _compare_object(old: dict[str, Any], new: dict[str, Any], path: str, diff: S
         diff.add(False, _pointer(path, "properties", name), "added-property", f"property {name!r} added")
     for name in sorted(set(old_props) & set(new_props)):
         _compare(old_props[name], new_props[name], _pointer(path, "properties", name), diff)
-    old_required = {r for r in old.get("required") or [] if isinstance(r, str)} if isinstance(old.get("required"), list) else set()
-    new_required = {r for r in new.get("required") or [] if isinstance(r, str)} if isinstance(new.get("required"), list) else set()
+    old_required, new_required = _required(old), _required(new)
     for name in sorted(new_required - old_required):
         diff.add(True, _pointer(path, "properties", name), "new-required", f"property {name!r} is now required")
     for name in sorted(old_required - new_required):

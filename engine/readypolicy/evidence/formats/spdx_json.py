@@ -53,7 +53,8 @@ def _described(doc: dict[str, Any], document_id: str) -> set[str]:
     """SPDX ids of the elements the document describes."""
     described = set(strings(doc.get("documentDescribes")))
     for rel in map(mapping, items(doc.get("relationships"))):
-        kind, source, target = text(rel.get("relationshipType")), text(rel.get("spdxElementId")), text(rel.get("relatedSpdxElement"))
+        kind = text(rel.get("relationshipType"))
+        source, target = text(rel.get("spdxElementId")), text(rel.get("relatedSpdxElement"))
         if kind == "DESCRIBES" and source == document_id:
             described.add(target)
         elif kind == "DESCRIBED_BY" and target == document_id:

@@ -39,7 +39,7 @@ class TrivyJson(Normalizer):
         if not isinstance(doc, dict) or "SchemaVersion" not in doc:
             raise self.fail(artifact, "no 'SchemaVersion'")
         results = [mapping(result) for result in items(doc.get("Results"))]
-        scanned = [r for r in results if r.get("Class") in PACKAGE_CLASSES or isinstance(r.get("Vulnerabilities"), list)]
+        scanned = [r for r in results if text(r.get("Class")) in PACKAGE_CLASSES or isinstance(r.get("Vulnerabilities"), list)]
         if results and not scanned:
             classes = ", ".join(sorted({text(r.get("Class"), "?") for r in results}))
             raise self.fail(artifact, f"no vulnerability scan results (only {classes}); run trivy with --scanners vuln")

@@ -1,0 +1,61 @@
+"""Reading and extending the audit trail: chain checks, time filters and waiver entries.
+
+The store appends `ingest`, `decision` and `prune` entries itself, inside the write they describe.
+What lives here is what the store cannot know on its own: which decisions leaned on a waiver (an
+auditor asks "who let this through, and until when?"), and the one-call chain check the CLI, the
+checkpoint and the archive commands share.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from readypolicy.audit.chain import verify_chain
+from readypolicy.canonical import parse_rfc3339, rfc3339
+from readypolicy.errors import ReadyPolicyError
+from readypolicy.store.interface import AuditEntry, Store
+
+
+class AuditError(ReadyPolicyError):
+    """The audit chain is broken, a checkpoint or archive does not verify, or an audit option is invalid."""
+
+
+def checked_chain(store: Store) -> list[AuditEntry]:
+    """The whole chain, or `AuditError` naming the first entry where it breaks."""
+    entries = list(store.audit_entries())
+    _, problem = verify_chain(entries)
+    if problem is not None:
+        raise AuditError(f"{store.url}: audit chain broken at {problem}")
+    return entries
+
+
+def since_time(text: str) -> str:
+    """A `--since` value (date or RFC 3339 time) as the UTC RFC 3339 string entries are compared with."""
+    try:
+        return rfc3339(parse_rfc3339(text))
+    except ValueError as exc:
+        raise AuditError(f"--since {text!r} is not a date or RFC 3339 time") from exc
+
+
+def waiver_details(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """One audit `waiver` entry's details per waived check of a decision."""
+    details: list[dict[str, Any]] = []
+    for check in record.get("checks") or []:
+        if check.get("status") != "waived":
+            continue
+        waiver = check.get("waiver") or {}
+        details.append({
+            "check": check.get("id"),
+            "lane": record.get("lane"),
+            "approver": waiver.get("approver"),
+            "expires": waiver.get("expires"),
+            "reason": waiver.get("reason"),
+            "decision_id": record.get("decision_id"),
+        })
+    return details
+
+
+def log_waivers(store: Store, record: dict[str, Any], actor: str) -> list[AuditEntry]:
+    """Append a `waiver` entry for each waived check of a stored decision."""
+    module = (record.get("subject") or {}).get("module")
+    return [store.append_audit(actor, "waiver", module, item) for item in waiver_details(record)]

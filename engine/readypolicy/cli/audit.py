@@ -1,0 +1,177 @@
+"""`readypolicy audit ...`: read and check the audit trail, checkpoint it, and export or verify archives.
+
+Shape: `log` and `verify-chain` read the store's chain; `checkpoint` signs its head and
+`checkpoint verify` checks a checkpoint against the chain; `export` packs one signed decision and
+everything it was made from, and `verify ARCHIVE` checks such an archive offline. The work is in
+`readypolicy.audit`; every expected failure exits 2 with one line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from readypolicy.audit.checkpoint import sign_checkpoint, verify_checkpoint
+from readypolicy.audit.export import export_archive, verify_archive
+from readypolicy.audit.trail import AuditError, checked_chain, since_time
+from readypolicy.canonical import rfc3339, utc_now
+from readypolicy.cli.context import fail_closed, runtime
+from readypolicy.cli.eval import SIGN_DIR, decision_path
+from readypolicy.cli.sign import report_replay, signer_from_options, verifier_from_options
+from readypolicy.replay import policy_candidates, select_policy
+from readypolicy.signing import default_bundle_path, read_bundle, summary_lines, write_bundle
+from readypolicy.store.interface import AuditEntry
+
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+_DETAIL_KEYS = ("decision_id", "digest", "check", "lane", "allow", "kind", "scope", "revision", "reason")
+_DETAIL_CHARS = 100
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The tamper-evident audit trail and offline audit archives of signed decisions."""
+
+
+def _summary(entry: AuditEntry) -> str:
+    """The details an operator scans for, in a fixed order, shortened to one table cell."""
+    details = entry.details
+    parts = [f"{key}={_short(details[key])}" for key in _DETAIL_KEYS if key in details]
+    if "digests" in details:
+        parts.append(f"digests={len(details['digests'])}")
+    text = " ".join(parts) or json.dumps(details, sort_keys=True)
+    return text if len(text) <= _DETAIL_CHARS else text[: _DETAIL_CHARS - 3] + "..."
+
+
+def _short(value: object) -> str:
+    """Digests shortened to their first 12 hex digits, as the other tables print them."""
+    text = str(value)
+    return text[:19] if text.startswith("sha256:") else text
+
+
+@audit_group.command("log")
+@click.option("--since", help="Only entries at or after this date or RFC 3339 time.")
+@click.option("--module", "-m", help="Only entries about this module.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+@fail_closed
+def log_command(ctx: click.Context, since: str | None, module: str | None, fmt: str) -> None:
+    """Show the audit chain (filtered views do not check it; use verify-chain)."""
+    entries = list(runtime(ctx).store.audit_entries(since=since_time(since) if since else None, module=module))
+    if fmt == "json":
+        click.echo(json.dumps([asdict(entry) for entry in entries], indent=2, sort_keys=True))
+        return
+    click.echo(f"{'SEQ':>6}  {'AT':<27}  {'ACTOR':<16}  {'ACTION':<9}  {'MODULE':<16}  DETAILS")
+    for entry in entries:
+        click.echo(
+            f"{entry.seq:>6}  {entry.at:<27}  {entry.actor[:16]:<16}  {entry.action:<9}  "
+            f"{(entry.module or '-')[:16]:<16}  {_summary(entry)}"
+        )
+
+
+@audit_group.command("verify-chain")
+@click.pass_context
+@fail_closed
+def verify_chain_command(ctx: click.Context) -> None:
+    """Check every link of the audit chain; exit 2 naming the first broken entry."""
+    store = runtime(ctx).store
+    entries = checked_chain(store)
+    head = f"head {entries[-1].seq} {entries[-1].entry_hash}" if entries else "empty chain"
+    click.echo(f"audit chain intact: {len(entries)} entries, {head}")
+
+
+@audit_group.group("checkpoint", invoke_without_command=True)
+@click.option("--key", type=_FILE, help="Sign with this PEM private key (passphrase from READYPOLICY_KEY_PASSWORD).")
+@click.option("--identity-token", help="OIDC token for keyless signing (default: CI ambient credential).")
+@click.option("--trust-config", type=_FILE, help="Sigstore client trust config of a private instance.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Bundle path (default .readypolicy/checkpoints/audit-<seq>.sigstore.json).")
+@click.pass_context
+@fail_closed
+def checkpoint_group(ctx: click.Context, key: Path | None, identity_token: str | None, trust_config: Path | None,
+                     output: Path | None) -> None:
+    """Sign the current chain head (seq + entry hash) as an in-toto statement; keep the bundle elsewhere."""
+    if ctx.invoked_subcommand is not None:
+        if key or identity_token or trust_config or output:
+            raise click.UsageError("signing options go with `audit checkpoint`, not its subcommands")
+        return
+    rt = runtime(ctx)
+    signer = signer_from_options(key, identity_token, trust_config)
+    head, bundle = sign_checkpoint(rt.store, signer, rfc3339(utc_now()))
+    out = output or rt.config.path(Path(".readypolicy/checkpoints")) / f"audit-{head.seq}.sigstore.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_bundle(bundle, out)
+    click.echo(f"checkpoint of entry {head.seq} ({head.entry_hash}) -> {out}")
+
+
+@checkpoint_group.command("verify")
+@click.argument("bundle_path", metavar="CHECKPOINT.sigstore.json", type=_FILE)
+@click.option("--key", type=_FILE, help="Trusted PEM public key for key-signed checkpoints.")
+@click.option("--cert-identity", help="Expected signer identity (certificate SAN) for keyless checkpoints.")
+@click.option("--cert-oidc-issuer", help="Expected OIDC issuer of that identity.")
+@click.option("--offline", is_flag=True, help="Use the cached Sigstore trusted root; no network.")
+@click.option("--trusted-root", type=_FILE, help="Sigstore trusted root JSON (private instance, air gap).")
+@click.pass_context
+@fail_closed
+def checkpoint_verify_command(ctx: click.Context, bundle_path: Path, key: Path | None, cert_identity: str | None,
+                              cert_oidc_issuer: str | None, offline: bool, trusted_root: Path | None) -> None:
+    """Verify a checkpoint's signature and that the chain still has the checkpointed head."""
+    verifier = verifier_from_options(key, cert_identity, cert_oidc_issuer, offline, trusted_root, str(bundle_path))
+    result = verify_checkpoint(read_bundle(bundle_path), verifier, runtime(ctx).store, str(bundle_path))
+    click.echo(f"checkpoint verified: entry {result.seq} of the chain still has the signed hash {result.entry_hash}")
+    click.echo(f"  signer:       {result.signer}")
+    click.echo(f"  checkpointed: {result.checkpointed_at}")
+    click.echo(f"  since then:   {result.entries_since} entries")
+
+
+@audit_group.command("export")
+@click.option("--decision", "decision_id", required=True, help="Decision id (sha256:... or a unique hex prefix).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Archive .tar.gz.")
+@click.option("--bundle", "bundle_path", type=_FILE,
+              help="Signature bundle (default: .readypolicy/decisions/<module>.<lane>.decision.sigstore.json).")
+@click.option("--policy-bundle", type=_FILE, help="Policy bundle with the recorded digest (default: bundles dir, tree).")
+@click.pass_context
+@fail_closed
+def export_command(ctx: click.Context, decision_id: str, output: Path, bundle_path: Path | None,
+                   policy_bundle: Path | None) -> None:
+    """Pack a signed decision, its evidence, artifact digests and policy bundle into a reproducible archive."""
+    rt = runtime(ctx)
+    row = rt.store.get_decision(decision_id)
+    if row is None:
+        raise AuditError(f"no decision {decision_id} in {rt.store.url}")
+    record = row.record
+    if bundle_path is None:
+        bundle_path = default_bundle_path(decision_path(rt.config.path(SIGN_DIR), row.module, row.lane))
+        if not bundle_path.is_file():
+            raise AuditError(f"decision {row.decision_id} has no signature at {bundle_path}; pass --bundle")
+    policy = select_policy(record, policy_candidates(rt, record, policy_bundle))
+    data = export_archive(record, read_bundle(bundle_path), str(bundle_path), rt.store, policy)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(output)
+    click.echo(f"exported decision {row.decision_id} ({len(record.get('evidence') or [])} evidence documents) -> {output}")
+
+
+@audit_group.command("verify")
+@click.argument("archive", metavar="ARCHIVE.tar.gz", type=_FILE)
+@click.option("--key", type=_FILE, help="Trusted PEM public key for key-signed decisions.")
+@click.option("--cert-identity", help="Expected signer identity (certificate SAN) for keyless decisions.")
+@click.option("--cert-oidc-issuer", help="Expected OIDC issuer of that identity.")
+@click.option("--offline", is_flag=True, help="Use the cached Sigstore trusted root; no network.")
+@click.option("--trusted-root", type=_FILE, help="Sigstore trusted root JSON (private instance, air gap).")
+@click.pass_context
+@fail_closed
+def verify_archive_command(ctx: click.Context, archive: Path, key: Path | None, cert_identity: str | None,
+                           cert_oidc_issuer: str | None, offline: bool, trusted_root: Path | None) -> None:
+    """Verify an audit archive's signature and replay its decision from the archive alone (no store)."""
+    rt = runtime(ctx)
+    verifier = verifier_from_options(key, cert_identity, cert_oidc_issuer, offline, trusted_root, str(archive))
+    result = verify_archive(archive, verifier, rt.engine(), rt.cache_dir)
+    for line in summary_lines(result.verified):
+        click.echo(line)
+    report_replay(result.replay)
+

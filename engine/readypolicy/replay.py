@@ -1,0 +1,193 @@
+"""Replay a recorded decision: decide it again from what it names, and compare.
+
+A signature proves who signed a decision; replay proves the decision follows from its inputs. The
+evidence is looked up by the digests the record lists (never "the latest"), each document's digest
+is recomputed, the policy must be the one with the recorded digest, and the recorded evaluation time
+and waivers are fed back in. Anything that does not come out identical is named, so "replay
+failed" always says which check, field or document disagreed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from readypolicy.canonical import digest
+from readypolicy.engines.interface import RegoEngine
+from readypolicy.errors import ReadyPolicyError
+from readypolicy.evaluate import Subject, decide
+from readypolicy.policy.bundle_read import read_bundle
+from readypolicy.policy.interface import PolicyError, PolicySet
+from readypolicy.runtime import Runtime
+from readypolicy.signing.attest import differences
+from readypolicy.store.interface import EvidenceRecord, Store
+
+PROVENANCE_PATHS = frozenset({"decision_id", "engine.version", "policy.source", "policy.bundle_sha256"})
+"""Record paths a faithful replay may change: the id (a digest of everything, engine version
+included), the engine version (reported as a warning instead), and where the policy files were
+read from (a source tree or a bundle with the same policy digest hold the same files)."""
+
+_SHOWN_CHARS = 120
+
+
+class ReplayError(ReadyPolicyError):
+    """A decision cannot be replayed (evidence missing or altered, policy unavailable) or came out different."""
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """The outcome of deciding a recorded decision again."""
+
+    recorded: dict[str, Any]
+    """The decision record as recorded (and, when signed, verified)."""
+    replayed: dict[str, Any]
+    """The record the replay produced."""
+    differences: tuple[str, ...]
+    """Record paths that differ, most telling first (input digest, checks, allow, then the rest)."""
+    warnings: tuple[str, ...]
+    """Differences that do not fail a replay, such as another OPA version."""
+
+    def describe_first(self) -> str:
+        """One line naming the first difference with both values."""
+        path = self.differences[0]
+        return (
+            f"replay of {self.recorded.get('decision_id')} differs at {path}: "
+            f"recorded {_shown(_at(self.recorded, path))}, replayed {_shown(_at(self.replayed, path))}"
+        )
+
+
+def recorded_evidence(record: dict[str, Any], store: Store) -> tuple[EvidenceRecord, ...]:
+    """The exact evidence documents a decision names, each checked against its recorded digest."""
+    found: list[EvidenceRecord] = []
+    for entry in record.get("evidence") or []:
+        wanted = str(entry.get("digest"))
+        label = f"evidence {entry.get('kind')}/{entry.get('scope')} {wanted}"
+        stored = store.get_evidence(wanted)
+        if stored is None:
+            raise ReplayError(f"{label} named by the decision is not in {store.url} (pruned or never copied)")
+        actual = digest(stored.document)
+        if actual != wanted:
+            raise ReplayError(f"{label} was altered in {store.url}: its document now hashes to {actual}")
+        found.append(stored)
+    return tuple(found)
+
+
+def select_policy(record: dict[str, Any], candidates: Sequence[tuple[str, Callable[[], PolicySet]]]) -> PolicySet:
+    """The first candidate policy set whose digest is the recorded one.
+
+    Candidates are loaded lazily and in order; one that cannot be loaded is skipped, so a missing
+    bundles directory does not hide a source tree that still matches.
+    """
+    wanted = (record.get("policy") or {}).get("digest")
+    tried: list[str] = []
+    for label, load in candidates:
+        try:
+            policy = load()
+        except PolicyError as exc:
+            tried.append(f"{label}: {exc}")
+            continue
+        if policy.digest == wanted:
+            return policy
+        tried.append(f"{label} has {policy.digest}")
+    detail = "; ".join(tried) if tried else "no candidates"
+    raise ReplayError(f"policy digest {wanted} not available ({detail})")
+
+
+def policy_candidates(
+    rt: Runtime, record: dict[str, Any], explicit: Path | None
+) -> list[tuple[str, Callable[[], PolicySet]]]:
+    """Where the recorded policy may be found: the given bundle alone, else the built bundle, else the tree.
+
+    A bundle built by `policy build` is named `<pack>-<version>.tar.gz` in the bundles directory,
+    so the record's pack and revision say where it would be; the current source tree of the pack
+    is tried last and only counts if its digest still matches.
+    """
+    if explicit is not None:
+        return [(str(explicit), lambda: read_bundle(explicit))]
+    pack = str(record.get("pack"))
+    version = str((record.get("policy") or {}).get("revision", "")).split("+", 1)[0]
+    built = rt.config.path(rt.config.bundles) / f"{pack}-{version}.tar.gz"
+    return [
+        (str(built), lambda: read_bundle(built)),
+        (f"source tree of pack {pack!r}", lambda: rt.policy(pack=pack)),
+    ]
+
+
+def _compare(recorded: dict[str, Any], replayed: dict[str, Any]) -> tuple[str, ...]:
+    """Differing paths, ordered so the first says most: input, then checks, then allow, then the rest."""
+    found = [p for p in differences(recorded, replayed) if p not in PROVENANCE_PATHS]
+
+    def rank(path: str) -> int:
+        if path == "input_digest":
+            return 0
+        if path.startswith("checks"):
+            return 1
+        return 2 if path == "allow" else 3
+
+    return tuple(sorted(found, key=rank))
+
+
+def _engine_warnings(recorded: dict[str, Any], replayed: dict[str, Any]) -> tuple[str, ...]:
+    was, now = recorded.get("engine") or {}, replayed["engine"]
+    if (was.get("name"), was.get("version")) == (now["name"], now["version"]):
+        return ()
+    return (
+        f"decision was made with {was.get('name')} {was.get('version')}, "
+        f"replayed with {now['name']} {now['version']}",
+    )
+
+
+def replay_decision(
+    record: dict[str, Any], store: Store, policy: PolicySet, engine: RegoEngine, cache_dir: Path
+) -> ReplayResult:
+    """Decide `record` again from its recorded evidence, policy, time and waivers, and compare."""
+    recorded_digest = (record.get("policy") or {}).get("digest")
+    if policy.digest != recorded_digest:
+        raise ReplayError(f"policy digest {recorded_digest} not available (given policy has {policy.digest})")
+    subject = record.get("subject") or {}
+    evidence = recorded_evidence(record, store)
+    [evaluation] = decide(
+        engine=engine, policy=policy, cache_dir=cache_dir, lane=str(record.get("lane")),
+        batch=[(Subject(str(subject.get("module")), str(subject.get("revision"))), evidence)],
+        now=str(record.get("evaluated_at")), waivers=list(record.get("waivers") or []),
+    )
+    replayed = evaluation.record
+    return ReplayResult(
+        recorded=record, replayed=replayed, differences=_compare(record, replayed),
+        warnings=_engine_warnings(record, replayed),
+    )
+
+
+def check_replay(result: ReplayResult) -> list[str]:
+    """Summary lines of a replay that matched; a replay that did not raises `ReplayError`."""
+    if result.differences:
+        raise ReplayError(result.describe_first())
+    record = result.recorded
+    checks = record.get("checks") or []
+    verdict = "allow" if record.get("allow") is True else "deny"
+    return [
+        f"replayed: identical ({verdict}, {len(checks)} checks, input {record.get('input_digest')})",
+        f"  evidence: {len(record.get('evidence') or [])} documents matched their recorded digests",
+        f"  engine:   {result.replayed['engine']['name']} {result.replayed['engine']['version']}",
+    ]
+
+
+def _at(value: Any, path: str) -> Any:
+    """The value at a `differences` path such as `checks[0].status` (None when absent)."""
+    current = value
+    for part in path.replace("[", ".[").split("."):
+        if not part:
+            continue
+        if part.startswith("["):
+            index = int(part[1:-1])
+            current = current[index] if isinstance(current, list) and index < len(current) else None
+        else:
+            current = current.get(part) if isinstance(current, dict) else None
+    return current
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."

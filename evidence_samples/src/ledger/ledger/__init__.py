@@ -1,0 +1,1 @@
+"""Double-entry ledger: the sample module that is not ready for integration yet."""

@@ -1,0 +1,5 @@
+from ledger.core import Ledger
+
+
+def test_starts_empty():
+    assert Ledger().audit()

@@ -1,0 +1,1 @@
+"""Payment authorization: the sample module that is ready for production."""

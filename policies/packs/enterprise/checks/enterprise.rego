@@ -1,0 +1,31 @@
+# Checks of the enterprise pack: tested backups and defined recovery objectives.
+package readiness.checks
+
+import data.readiness.lib
+import rego.v1
+
+# backup-restore {restore_verified: bool, rto_minutes, rpo_minutes, rto_target_minutes,
+# rpo_target_minutes}: a backup was restored into a fresh environment and checked.
+result("backup.restore", lane) := lib.verdict(
+	drill_problems(d, lane) | all_true(d, ["restore_verified"]),
+	sprintf("backup restored and verified on %s", [d.data.performed_at]),
+	[d.digest],
+) if {
+	d := lib.operation("backup-restore")
+} else := lib.missing_operation("backup-restore")
+
+# RTO/RPO are defined (targets within the pack's ceilings) and the restore met them.
+result("recovery.objectives", lane) := lib.verdict(
+	((bounded(d, "rto_target_minutes", lane, "rto_target_minutes_max", "the RTO target (minutes)") | bounded(d, "rpo_target_minutes", lane, "rpo_target_minutes_max", "the RPO target (minutes)")) | objective_misses(d)),
+	sprintf("RTO %v min (target %v), RPO %v min (target %v)", [detail(d, "rto_minutes"), detail(d, "rto_target_minutes"), detail(d, "rpo_minutes"), detail(d, "rpo_target_minutes")]),
+	[d.digest],
+) if {
+	d := lib.operation("backup-restore")
+} else := lib.missing_operation("backup-restore")
+
+objective_misses(d) := {sprintf("the drill's %s of %v min misses its %v min target", [upper(kind), detail(d, measured), detail(d, target)]) |
+	some kind in ["rto", "rpo"]
+	measured := concat("_", [kind, "minutes"])
+	target := concat("_", [kind, "target_minutes"])
+	not detail(d, measured) <= detail(d, target)
+}

@@ -1,0 +1,57 @@
+# Checks of the priority pack: safe rollback, signed artifacts, SBOM and fuzzing.
+package readiness.checks
+
+import data.readiness.lib
+import rego.v1
+
+# rollback-drill {rollback_seconds, data_loss: bool}: a release was rolled back without losing data.
+result("rollback.drill", lane) := lib.verdict(
+	((drill_problems(d, lane) | bounded(d, "rollback_seconds", lane, "rollback_seconds_max", "rollback time (s)")) | {"the rollback lost data" |
+		object.get(details(d), "data_loss", true) != false
+	}),
+	sprintf("rolled back in %v s without data loss on %s", [detail(d, "rollback_seconds"), d.data.performed_at]),
+	[d.digest],
+) if {
+	d := lib.operation("rollback-drill")
+} else := lib.missing_operation("rollback-drill")
+
+# artifact-signing {signed: bool, verified: bool, identity}: released policies and artifacts are
+# signed and the signature was verified by someone other than the signer's tooling.
+result("supply.signed", _) := lib.verdict(
+	outcome_problems(d) | all_true(d, ["signed", "verified"]),
+	sprintf("artifacts signed by %v and verified", [detail(d, "identity")]),
+	[d.digest],
+) if {
+	d := lib.operation("artifact-signing")
+} else := lib.missing_operation("artifact-signing")
+
+sbom_docs := lib.docs("sbom")
+
+sbom_problems(lane) := ({sprintf("%s: no root component naming the module", [s.scope]) |
+	some s in sbom_docs
+	not s.data.has_root_component
+} | {sprintf("%s: %d component(s) without a license; at most %v allowed", [s.scope, s.data.components_without_license, limit]) |
+	limit := lib.threshold(lane, "sbom_unlicensed_max")
+	some s in sbom_docs
+	s.data.components_without_license > limit
+}) | {sprintf("%s: the SBOM lists no component", [s.scope]) |
+	some s in sbom_docs
+	s.data.components == 0
+}
+
+result("supply.sbom", lane) := lib.verdict(
+	sbom_problems(lane),
+	concat("; ", sort([sprintf("%s %s SBOM of %d component(s) for %v", [s.data.format, s.data.spec_version, s.data.components, s.data.root_component.name]) | some s in sbom_docs])),
+	lib.digests(sbom_docs),
+) if {
+	count(sbom_docs) > 0
+} else := lib.missing("sbom")
+
+# fuzzing {duration_hours, crashes: int, targets: int}: a fuzzing campaign found no crash.
+result("security.fuzzing", lane) := lib.verdict(
+	((outcome_problems(d) | bounded(d, "duration_hours", lane, "fuzz_hours_min", "fuzzing time (hours)")) | bounded(d, "crashes", lane, "fuzz_crashes_max", "the number of crashes")),
+	sprintf("fuzzed %v target(s) for %v hours without a crash", [detail(d, "targets"), detail(d, "duration_hours")]),
+	[d.digest],
+) if {
+	d := lib.operation("fuzzing")
+} else := lib.missing_operation("fuzzing")
