@@ -83,7 +83,7 @@ for module in payments ledger; do
   cp "$HERE/telemetry/rules.yml" "$HERE/telemetry/rules_test.yml" "$work/"
   sed -i "s/MODULE/$module/g" "$work/rules.yml" "$work/rules_test.yml"
   cp "$work/rules.yml" "$out/telemetry/rules.yml"
-  "$PROMTOOL" test rules rules_test.yml > "$out/telemetry/rule-tests.txt" 2>&1 || true
+  "$PROMTOOL" test rules --junit="$out/telemetry/rule-tests.junit.xml" rules_test.yml > /dev/null 2>&1 || true
   "$T/python" "$HERE/tools/scrape_metrics.py" "$module" "$out/telemetry/metrics.prom"
   cd "$HERE"
 done

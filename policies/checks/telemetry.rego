@@ -28,17 +28,23 @@ result("telemetry.rule_tests", lane) := lib.missing("telemetry (scope rule-tests
 	r := telemetry("rules")
 }
 
-rule_test_problems(lane) := ({sprintf("rule tests failed: %s", [concat(", ", t.data.failures)]) |
+rule_test_problems(lane) := (({sprintf("rule tests failed: %s", [concat(", ", t.data.failures)]) |
 	t := telemetry("rule-tests")
 	not t.data.passed
 } | {sprintf("%v rule test(s) ran; at least %v required", [t.data.tests, minimum]) |
 	t := telemetry("rule-tests")
 	minimum := lib.threshold(lane, "telemetry_rule_tests_min")
+	is_number(t.data.tests)
 	not t.data.tests >= minimum
+}) | {uncounted_rule_tests |
+	not is_number(telemetry("rule-tests").data.tests)
 }) | {"the rule files define no alerting or recording rule" |
 	r := telemetry("rules")
 	r.data.alerting_rules + r.data.recording_rules == 0
 }
+
+# promtool's text output has verdicts but no count; its --junit report has both.
+uncounted_rule_tests := "the rule-test evidence does not say how many tests ran; ingest promtool's --junit report"
 
 distinct_values(e, label) := e.data.label_cardinality[label] if {
 	e.data.label_cardinality[label]
@@ -93,13 +99,16 @@ result("telemetry.contracts", _) := lib.missing("manifest") if {
 	t := telemetry("rule-tests")
 }
 
-contract_problems := ({sprintf("declared label %s lists no values", [label]) |
+contract_problems := (({sprintf("declared label %s lists no values", [label]) |
 	some label, values in declared_labels
 	count(values) == 0
 } | {sprintf("%v rule test(s) for %d alerting rule(s): every alerting rule needs a test", [t.data.tests, r.data.alerting_rules]) |
 	t := telemetry("rule-tests")
 	r := telemetry("rules")
+	is_number(t.data.tests)
 	not t.data.tests >= r.data.alerting_rules
+}) | {uncounted_rule_tests |
+	not is_number(telemetry("rule-tests").data.tests)
 }) | {"the manifest declares no telemetry label" |
 	count(declared_labels) == 0
 }

@@ -14,7 +14,7 @@ test_rule_tests_fail_on_failures if {
 	r.message == "rule tests failed: HighErrorRate"
 }
 
-test_rule_tests_fail_when_count_unknown if message("telemetry.rule_tests", "candidate", set("telemetry", "rule-tests", "/tests", null)) == "null rule test(s) ran; at least 1 required"
+test_rule_tests_fail_when_count_unknown if message("telemetry.rule_tests", "candidate", set("telemetry", "rule-tests", "/tests", null)) == data.readiness.checks.uncounted_rule_tests
 
 test_rule_tests_fail_without_rules if {
 	inp := patch("telemetry", "rules", [{"op": "add", "path": "/alerting_rules", "value": 0}, {"op": "add", "path": "/recording_rules", "value": 0}])

@@ -20,7 +20,10 @@ FORMATS = ("table", "json", "markdown")
 
 
 def _value(text: str | None) -> str:
-    return "(none)" if text is None else text
+    """A value for a table cell: `sha256:` digests shortened to 12 hex digits (JSON keeps them whole)."""
+    if text is None:
+        return "(none)"
+    return text[:19] if text.startswith("sha256:") else text
 
 
 def _verdict(allow: bool) -> str:

@@ -146,7 +146,8 @@ def _fleet_trend(records: Sequence[dict[str, Any]], days: list[str]) -> str:
         points.append(Point(day, 100 * ready / len(decided), f"{day}: {ready}/{len(decided)} decisions ready"))
     chart = _sparkline(points, width=min(900, max(240, 24 * len(points))), height=70, ceiling=100, colour="#1a7f37")
     last = points[-1]
-    return (f"<p>{chart}</p><p class=\"muted\">Share of module × lane decisions that allowed promotion, per day "
+    axis = f'<span class="muted">{escape(days[0])}</span> {chart} <span class="muted">{escape(days[-1])} · 0–100% ready</span>'
+    return (f"<p>{axis}</p><p class=\"muted\">Share of module × lane decisions that allowed promotion, per day "
             f"(last decision of each module and lane that day). Latest: {escape(last.label)}.</p>")
 
 

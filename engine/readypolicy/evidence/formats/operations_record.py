@@ -41,6 +41,11 @@ TYPES = {
     "DisasterRecoveryDrill": "dr-drill",
     "CanarySimulation": "canary",
     "LoadTest": "load-test",
+    "HealthEndpoints": "health-endpoints",
+    "RollbackDrill": "rollback-drill",
+    "ArtifactSigning": "artifact-signing",
+    "Fuzzing": "fuzzing",
+    "BackupRestore": "backup-restore",
 }
 """Record `kind` → evidence `type` (also the evidence scope)."""
 
