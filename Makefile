@@ -15,8 +15,12 @@ test: setup
 	scripts/install-cosign
 	scripts/install-postgres
 	scripts/install-chromium
+	scripts/install-semgrep
 	$(BIN)/ruff check engine tests benchmarks
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile
+	rm -rf .readypolicy/self && mkdir -p .readypolicy/self
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile \
+		--junit-xml=.readypolicy/self/junit.xml --cov --cov-report=json:.readypolicy/self/coverage.json
+	scripts/self-gate
 
 setup: $(STAMP) tools
 

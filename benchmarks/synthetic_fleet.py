@@ -153,8 +153,8 @@ def _manifest(module: str, rng: random.Random) -> bytes:
         f"slo: {{tick_p95_ms: {rng.choice([50, 100, 150])}, decide_p95_ms: {rng.choice([25, 50])}}}",
         "telemetry: {allowed_labels: {lane: [candidate, integration, production], status: [ok, error]}}",
         f"capacity: {{expected_rps: {rng.randrange(50, 2000, 50)}}}",
-        "safety: {control: pricing_guard, enabled_by_default: %s, mode: %s}"
-        % ("true" if rng.random() < 0.9 else "false", rng.choice(["advisory", "strict", "strict"])),
+        f"safety: {{control: pricing_guard, enabled_by_default: {str(rng.random() < 0.9).lower()}, "
+        f"mode: {rng.choice(['advisory', 'strict', 'strict'])}}}",
     ]
     return ("\n".join(lines) + "\n").encode()
 
@@ -180,7 +180,7 @@ def _junit(suite: str, variant: int, failure_share: float) -> bytes:
     cases = []
     for number in range(count):
         body = '<failure message="assert 1 == 2">assert 1 == 2</failure>' if number < failures else ""
-        cases.append(f'<testcase classname="tests.test_{suite}" name="test_case_{number}" time="0.0{number % 10}">{body}</testcase>')
+        cases.append(f'<testcase classname="tests.test_{suite}" name="test_case_{number}" time="0.01">{body}</testcase>')
     head = (f'<testsuites name="pytest tests"><testsuite name="{suite}" errors="0" failures="{failures}" skipped="0" '
             f'tests="{count}" time="1.5" timestamp="2026-11-20T10:00:00+00:00" hostname="ci">')
     return ('<?xml version="1.0" encoding="utf-8"?>' + head + "".join(cases) + "</testsuite></testsuites>").encode()

@@ -1,4 +1,4 @@
-"""Fleet mode: `eval --all` over 200 modules × 3 lanes with the real OPA and the shipped policies.
+"""Fleet mode: `eval --all` over 200 modules x 3 lanes with the real OPA and the shipped policies.
 
 The evidence is the benchmark's synthetic fleet (real tool outputs and generated reports with
 per-module numbers, through the real normalizers), on SQLite and on PostgreSQL. Batching puts
@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from support import REPO, require_opa
 from synthetic_fleet import module_name, populate
 
 from readypolicy.cli.main import cli
 from readypolicy.store.open import open_store
+from support import REPO, require_opa
 
 MODULES = 200
 LANES = ("candidate", "integration", "production")

@@ -19,13 +19,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from policy_project import make_project as make_readiness_project
-from support import coverage_json, make_project, run_cli
 
+from policy_project import make_project as make_readiness_project
 from readypolicy.canonical import parse_rfc3339, rfc3339
 from readypolicy.decision.record import record_id, to_row
 from readypolicy.report.html import blocking_count, cell_status
 from readypolicy.store.open import open_store
+from support import coverage_json, make_project, run_cli
 
 EVIL = "<script>alert('pwned')</script>"
 EVIL_MESSAGE = "</td></tr></table><img src=x onerror=alert(1)> coverage & more"
@@ -33,7 +33,7 @@ MODULES = ("svc-ok", "svc-low", "svc-nocov", EVIL)
 
 
 class MatrixRows(HTMLParser):
-    """Text of each cell of the module × lane table, row by row, and the SVG dots per row."""
+    """Text of each cell of the module-by-lane table, row by row, and the SVG dots per row."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -17,6 +17,7 @@ from readypolicy.policy.whatif import WhatIf
 from readypolicy.report.markdown import cell
 
 FORMATS = ("table", "json", "markdown")
+MAX_MARKDOWN_ROWS = 100
 
 
 def _value(text: str | None) -> str:
@@ -43,8 +44,11 @@ def _table(rows: list[list[str]], header: list[str]) -> list[str]:
 
 
 def _markdown_table(rows: list[list[str]], header: list[str]) -> list[str]:
+    """A Markdown table of at most MAX_MARKDOWN_ROWS rows, so a fleet-wide change still fits a PR comment."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines.extend("| " + " | ".join(cell(v) for v in row) + " |" for row in rows)
+    lines.extend("| " + " | ".join(cell(v) for v in row) + " |" for row in rows[:MAX_MARKDOWN_ROWS])
+    if len(rows) > MAX_MARKDOWN_ROWS:
+        lines += ["", f"... and {len(rows) - MAX_MARKDOWN_ROWS} more (`--format json` lists them all)"]
     return lines
 
 

@@ -1,4 +1,4 @@
-"""A static HTML page of the fleet's readiness: a module × lane matrix, what blocks each module, trends.
+"""A static HTML page of the fleet's readiness: a module-by-lane matrix, what blocks each module, trends.
 
 One self-contained file (inline CSS and SVG, no scripts, no external assets) that can be attached
 to a CI run or served from anywhere. Module names, messages and remediations come from evidence
@@ -146,8 +146,8 @@ def _fleet_trend(records: Sequence[dict[str, Any]], days: list[str]) -> str:
         points.append(Point(day, 100 * ready / len(decided), f"{day}: {ready}/{len(decided)} decisions ready"))
     chart = _sparkline(points, width=min(900, max(240, 24 * len(points))), height=70, ceiling=100, colour="#1a7f37")
     last = points[-1]
-    axis = f'<span class="muted">{escape(days[0])}</span> {chart} <span class="muted">{escape(days[-1])} · 0–100% ready</span>'
-    return (f"<p>{axis}</p><p class=\"muted\">Share of module × lane decisions that allowed promotion, per day "
+    axis = f'<span class="muted">{escape(days[0])}</span> {chart} <span class="muted">{escape(days[-1])} · 0-100% ready</span>'
+    return (f"<p>{axis}</p><p class=\"muted\">Share of module &times; lane decisions that allowed promotion, per day "
             f"(last decision of each module and lane that day). Latest: {escape(last.label)}.</p>")
 
 

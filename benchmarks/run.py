@@ -1,0 +1,307 @@
+"""readypolicy benchmarks: single-module latency, fleet throughput, ingest rate and peak memory.
+
+Each figure is measured next to its baseline in the same run, on the same data, and printed as a
+ratio with its target:
+
+  single   `readypolicy eval` of one module (a subprocess, as CI runs it) vs bare `opa eval` on the
+           very input readypolicy builds (dumped to a file), same bundle, flags and capabilities;
+  fleet    library `evaluate()` of N modules (batched) vs a loop of one `opa eval` per module, and
+           vs one bare `opa eval` over all N inputs with the same batch query;
+  ingest   artifacts/s through the library `ingest()` (normalize, validate, store, audit) into
+           SQLite and a throwaway PostgreSQL;
+  memory   peak RSS of a child process deciding the largest fleet on 3 lanes, through the CLI
+           (`eval --all`) and through the library.
+
+Usage: python benchmarks/run.py [--sizes 100,1000,10000] [--quick]
+Not a test: nothing here asserts; missed targets are printed as MISSED.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "engine"))
+
+from synthetic_fleet import module_name, populate, write_module  # noqa: E402
+
+from readypolicy.config import load_config  # noqa: E402
+from readypolicy.decision.inputs import build_input  # noqa: E402
+from readypolicy.engines.opa_cli import batch_query  # noqa: E402
+from readypolicy.evaluate import Subject, evaluate  # noqa: E402
+from readypolicy.evidence.ingest import IngestOptions, ingest  # noqa: E402
+from readypolicy.policy import stage  # noqa: E402
+from readypolicy.runtime import Runtime  # noqa: E402
+from readypolicy.store.interface import Store  # noqa: E402
+from readypolicy.store.open import open_store  # noqa: E402
+
+LANES = ("candidate", "integration", "production")
+NOW = "2026-11-25T12:00:00.000000Z"
+
+
+@dataclass(frozen=True)
+class Result:
+    """One comparison."""
+
+    name: str
+    """What was measured."""
+    ours: float
+    """readypolicy's figure."""
+    baseline: float
+    """The baseline's figure, same unit."""
+    unit: str
+    """Unit of both figures."""
+    target: str
+    """The goal, e.g. `<= 1.5x`."""
+    met: bool | None
+    """Whether the target is met (None: informational)."""
+    note: str = ""
+    """How the baseline was obtained, when not directly."""
+    speedup: bool = False
+    """Print baseline/ours (how many times faster) instead of ours/baseline (overhead)."""
+
+    def line(self) -> str:
+        ratio = (self.baseline / self.ours if self.speedup else self.ours / self.baseline) if self.ours else float("nan")
+        verdict = "" if self.met is None else ("ok" if self.met else "MISSED")
+        note = f"  ({self.note})" if self.note else ""
+        return (f"{self.name:<44} {self.ours:>10.3f} {self.unit:<6} vs {self.baseline:>10.3f} {self.unit:<6} "
+                f"ratio {ratio:>7.2f}x  target {self.target:<8} {verdict}{note}")
+
+
+def timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def median_time(action: Callable[[], object], repeat: int) -> float:
+    return statistics.median(timed(action) for _ in range(repeat))
+
+
+class Bench:
+    """Shared set-up: a project config, a store with the largest fleet, the staged policy."""
+
+    def __init__(self, work: Path, modules: int) -> None:
+        self.work = work
+        self.store_path = work / "fleet.db"
+        self.config_path = work / "readypolicy.yaml"
+        self.config_path.write_text(
+            f"store: {self.store_path}\npolicies: {REPO / 'policies'}\ncache_dir: {work / 'cache'}\nactor: bench\n"
+            f"opa: {REPO / '.tools' / 'bin' / 'opa'}\n",
+            encoding="utf-8",
+        )
+        self.rt = Runtime(load_config(self.config_path))
+        self.opa = self.rt.opa()
+        self.policy = self.rt.policy()
+        self.loaded = stage.load(self.policy, self.rt.cache_dir)
+        store = open_store(str(self.store_path))
+        seconds = timed(lambda: populate(store, modules))
+        store.close()
+        print(f"set-up: {modules} synthetic modules stored in {seconds:.1f}s")
+        self.store: Store = self.rt.store
+        self.subjects = [Subject(module_name(i), "r1") for i in range(modules)]
+
+    def opa_eval(self, query: str, input_file: Path) -> None:
+        args = [str(self.opa.path), "eval", "--format", "json", "--strict", "--capabilities",
+                str(self.opa.capabilities_file), "--bundle", str(self.loaded.path), "--input", str(input_file), query]
+        done = subprocess.run(args, capture_output=True, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"bare opa eval failed: {done.stderr.decode()[:500]}")
+
+    def inputs(self, subjects: list[Subject], lane: str) -> list[dict[str, object]]:
+        return [build_input(s.module, s.revision, lane, self.store.latest_evidence(s.module, s.revision), NOW, [])
+                for s in subjects]
+
+    def fleet(self, subjects: list[Subject], lane: str) -> int:
+        count = 0
+        for _ in evaluate(store=self.store, engine=self.rt.engine(), policy=self.policy, cache_dir=self.rt.cache_dir,
+                          lane=lane, subjects=subjects, now=NOW, batch_size=self.rt.config.batch_size):
+            count += 1
+        return count
+
+
+def bench_single(bench: Bench, repeat: int) -> Result:
+    subject = bench.subjects[0]
+    input_file = bench.work / "single-input.json"
+    input_file.write_text(json.dumps(bench.inputs([subject], "candidate")[0]), encoding="utf-8")
+    cli = [sys.executable, "-m", "readypolicy", "--config", str(bench.config_path), "eval", "--module",
+           subject.module, "--lane", "candidate", "--format", "json", "--no-record"]
+    env = {**os.environ, "PYTHONPATH": str(REPO / "engine")}
+
+    def ours() -> None:
+        done = subprocess.run(cli, capture_output=True, env=env, check=False)
+        if done.returncode not in (0, 1):
+            raise SystemExit(f"readypolicy eval failed: {done.stderr.decode()[:500]}")
+
+    ours()  # warm the OPA facts and staged policy caches
+    ours_s = median_time(ours, repeat)
+    bare_s = median_time(lambda: bench.opa_eval(bench.policy.query("candidate"), input_file), repeat)
+    return Result("single module: readypolicy eval (subprocess)", ours_s, bare_s, "s", "<= 1.5x",
+                  ours_s <= 1.5 * bare_s, f"bare opa eval on the dumped input, median of {repeat}")
+
+
+def bench_fleet(bench: Bench, size: int, loop_per_module_s: float, loop_sample: int) -> list[Result]:
+    subjects = bench.subjects[:size]
+    ours_s = timed(lambda: bench.fleet(subjects, "candidate"))
+    batch_file = bench.work / f"batch-{size}.json"
+    batch_file.write_text(json.dumps({"batch": bench.inputs(subjects, "candidate")}), encoding="utf-8")
+    bare_s = timed(lambda: bench.opa_eval(batch_query(bench.policy.query("candidate")), batch_file))
+    batch_file.unlink()
+    loop_s = loop_per_module_s * size
+    measured = "measured" if size <= loop_sample else f"extrapolated from {loop_sample} modules"
+    return [
+        Result(f"fleet N={size}: evaluate() vs opa-per-module loop", ours_s, loop_s, "s", ">= 50x",
+               loop_s >= 50 * ours_s if size >= 1000 else None, f"loop {measured}; ratio = speed-up", speedup=True),
+        Result(f"fleet N={size}: evaluate() vs one bare opa eval", ours_s, bare_s, "s", "<= 2x", ours_s <= 2 * bare_s),
+    ]
+
+
+def loop_per_module(bench: Bench, sample: int) -> float:
+    """Seconds per module when each module gets its own `opa eval` process."""
+    files = []
+    for index, inputs in enumerate(bench.inputs(bench.subjects[:sample], "candidate")):
+        path = bench.work / f"loop-{index}.json"
+        path.write_text(json.dumps(inputs), encoding="utf-8")
+        files.append(path)
+    query = bench.policy.query("candidate")
+    seconds = timed(lambda: [bench.opa_eval(query, path) for path in files])
+    for path in files:
+        path.unlink()
+    return seconds / sample
+
+
+def bench_ingest(work: Path, url: str, label: str, modules: int) -> float:
+    """Artifacts per second through `ingest()`, one batch per module as a CI job uploads them."""
+    store = open_store(url)
+    batches = []
+    for index in range(modules):
+        batches.append((index, write_module(work / "artifacts" / str(index), index)))
+    count = sum(len(paths) for _, paths in batches)
+
+    def run() -> None:
+        for index, items in batches:
+            by_scope: dict[str | None, list[Path]] = {}
+            for path, scope in items:
+                by_scope.setdefault(scope, []).append(path)
+            for scope, paths in by_scope.items():
+                ingest(store, paths, IngestOptions(module=module_name(index), revision="r1", scope=scope), "bench")
+
+    seconds = timed(run)
+    store.close()
+    rate = count / seconds
+    print(f"ingest {label:<10} {count} artifacts of {modules} modules in {seconds:.1f}s: {rate:.0f} artifacts/s")
+    return rate
+
+
+CHILD = """
+import resource, sys, time
+sys.path.insert(0, {engine!r})
+start = time.perf_counter()
+if sys.argv[1] == "cli":
+    from readypolicy.cli.main import cli
+    try:
+        cli(sys.argv[2:], prog_name="readypolicy")
+    except SystemExit:
+        pass
+else:
+    from readypolicy.config import load_config
+    from readypolicy.evaluate import Subject, evaluate
+    from readypolicy.runtime import Runtime
+    rt = Runtime(load_config(__import__("pathlib").Path(sys.argv[2])))
+    subjects = [Subject(m, rt.store.latest_revision(m)) for m in rt.store.modules()]
+    for lane in ("candidate", "integration", "production"):
+        for _ in evaluate(store=rt.store, engine=rt.engine(), policy=rt.policy(), cache_dir=rt.cache_dir, lane=lane,
+                          subjects=subjects, now="2026-11-25T12:00:00.000000Z", batch_size=rt.config.batch_size):
+            pass
+own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+opa = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(f"{{time.perf_counter() - start:.1f}} {{own:.0f}} {{opa:.0f}}")
+"""
+
+
+def bench_memory(bench: Bench, modules: int) -> None:
+    script = CHILD.format(engine=str(REPO / "engine"))
+    lanes = [arg for lane in LANES for arg in ("--lane", lane)]
+    runs = {
+        "library evaluate()": ["library", str(bench.config_path)],
+        "cli eval --all": ["cli", "--config", str(bench.config_path), "eval", "--all", *lanes, "--no-record",
+                           "--format", "json", "--output", str(bench.work / "fleet.json")],
+    }
+    for label, argv in runs.items():
+        done = subprocess.run([sys.executable, "-c", script, *argv], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            print(f"memory {label}: failed: {done.stderr[-500:]}")
+            continue
+        seconds, own, opa = done.stdout.split()[-3:]
+        print(f"memory {label:<20} {modules} modules x 3 lanes in {seconds}s: peak RSS python {own} MiB, "
+              f"largest opa child {opa} MiB")
+
+
+def machine() -> str:
+    opa = subprocess.run([str(REPO / ".tools" / "bin" / "opa"), "version"], capture_output=True, text=True, check=False)
+    version = next((line.split(":", 1)[1].strip() for line in opa.stdout.splitlines() if line.startswith("Version")), "?")
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (f"{os.cpu_count()} CPU(s), {mem:.1f} GiB RAM, {platform.platform()}, Python {platform.python_version()}, "
+            f"OPA {version}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100,1000,10000", help="fleet sizes, comma-separated")
+    parser.add_argument("--quick", action="store_true", help="sizes 100,1000, smaller samples")
+    args = parser.parse_args()
+    sizes = [100, 1000] if args.quick else sorted(int(s) for s in args.sizes.split(","))
+    loop_sample = 50 if args.quick else 200
+    print(f"machine: {machine()}")
+    print(f"command: python benchmarks/run.py {' '.join(sys.argv[1:])}".rstrip())
+    work = Path(tempfile.mkdtemp(prefix="readypolicy-bench-"))
+    results: list[Result] = []
+    try:
+        bench = Bench(work, max(sizes))
+        results.append(bench_single(bench, repeat=5 if args.quick else 11))
+        per_module = loop_per_module(bench, min(loop_sample, max(sizes)))
+        for size in sizes:
+            results.extend(bench_fleet(bench, size, per_module, loop_sample))
+        ingest_modules = 50 if args.quick else 200
+        bench_ingest(work, f"sqlite:///{work / 'ingest.db'}", "sqlite", ingest_modules)
+        bench_ingest_postgres(work, ingest_modules)
+        bench_memory(bench, max(sizes))
+        bench.rt.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print()
+    for result in results:
+        print(result.line())
+    print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
+def bench_ingest_postgres(work: Path, modules: int) -> None:
+    sys.path.insert(0, str(REPO / "tests"))
+    from pgserver import PgServerError, start_server
+
+    try:
+        server = start_server()
+    except PgServerError as exc:
+        print(f"ingest postgresql: skipped, no server ({exc})")
+        return
+    try:
+        bench_ingest(work, server.create_database("bench"), "postgresql", modules)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
