@@ -28,16 +28,21 @@ def require_opa() -> Path:
 
 def run_cli(
     *args: str | os.PathLike[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 120,
-    preexec_fn: object = None, user: str | None = None,
+    preexec_fn: object = None, user: str | None = None, measured: bool = True,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `python -m readypolicy ARGS` as a real process in `cwd`."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("READYPOLICY_")}
+    """Run `python -m readypolicy ARGS` as a real process in `cwd`.
+
+    `measured=False` keeps coverage out of the child, for faults (like a file-size limit) that
+    would also break coverage's own data file and add its complaints to stderr.
+    """
+    dropped = ("READYPOLICY_",) if measured else ("READYPOLICY_", "COVERAGE_")
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
     full_env.update({"READYPOLICY_ACTOR": "test", "PYTHONPATH": str(REPO / "engine")})
     full_env.update(env or {})
     argv = [sys.executable, "-m", "readypolicy", *map(str, args)]
     if user is not None:
         argv = ["runuser", "-u", user, "--", *argv]
-    return subprocess.run(  # noqa: S603 - test harness, argv list
+    return subprocess.run(
         argv, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, check=False,
         preexec_fn=preexec_fn,  # type: ignore[arg-type]
     )

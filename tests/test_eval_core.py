@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from support import coverage_json, make_project, run_cli
-
 from readypolicy.canonical import digest
 from readypolicy.decision.record import record_id
 from readypolicy.store.open import open_store
+from support import coverage_json, make_project, run_cli
 
 
 def test_ready_module_exits_0_and_records_the_decision(tmp_path: Path) -> None:

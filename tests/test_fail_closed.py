@@ -19,9 +19,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from support import OPA, coverage_json, make_project, require_opa, run_cli
 
 from readypolicy.store.open import open_store
+from support import OPA, coverage_json, make_project, require_opa, run_cli
 
 MINI_REGO = Path("policies/packs/mini/candidate/candidate.rego")
 
@@ -206,7 +206,9 @@ def test_disk_full_leaves_the_store_intact(tmp_path: Path) -> None:
     project = _ready_project(tmp_path)
     files = [coverage_json(tmp_path / f"c{index}.json", index, 100) for index in range(1, 100)]
     size = max(p.stat().st_size for p in project.glob("store.db*"))
-    result = run_cli("ingest", *files, "-m", "svc", cwd=project, preexec_fn=_limit_file_size(size + 8192))
+    result = run_cli(
+        "ingest", *files, "-m", "svc", cwd=project, preexec_fn=_limit_file_size(size + 8192), measured=False
+    )
     line = _one_error_line(result)
     assert "nothing stored" in line or "full" in line or "too large" in line
     store = open_store(str(project / "store.db"))

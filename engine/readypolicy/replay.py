@@ -86,7 +86,7 @@ def select_policy(record: dict[str, Any], candidates: Sequence[tuple[str, Callab
         try:
             policy = load()
         except PolicyError as exc:
-            tried.append(f"{label}: {exc}")
+            tried.append(str(exc))  # names the file or pack itself
             continue
         if policy.digest == wanted:
             return policy

@@ -14,10 +14,7 @@ member the format does not define is refused.
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
-import tarfile
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -38,6 +35,7 @@ from readypolicy.signing.interface import BundleVerifier
 from readypolicy.signing.intoto import expected_predicate
 from readypolicy.store.interface import EvidenceRecord, Store
 from readypolicy.store.open import open_store
+from readypolicy.tarballs import deterministic_targz
 
 ARCHIVE_SCHEMA = "https://readypolicy.dev/audit-archive/v1"
 MANIFEST = "manifest.json"
@@ -142,24 +140,6 @@ def export_archive(
 
 def _json(value: Any) -> bytes:
     return (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
-
-
-def deterministic_targz(members: dict[str, bytes]) -> bytes:
-    """A .tar.gz whose bytes depend only on `members`: sorted, zero times, owners and gzip header time."""
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        for name in sorted(members):
-            info = tarfile.TarInfo(name=name)
-            info.size = len(members[name])
-            info.mode = 0o644
-            info.mtime = 0
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            archive.addfile(info, io.BytesIO(members[name]))
-    out = io.BytesIO()
-    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0, compresslevel=9) as compressed:
-        compressed.write(raw.getvalue())
-    return out.getvalue()
 
 
 def _parse(members: dict[str, bytes], name: str, origin: Path) -> Any:

@@ -8,11 +8,8 @@ bundle first with the restricted capabilities, so a bundle that OPA would refuse
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
 import os
-import tarfile
 import tempfile
 from pathlib import Path
 
@@ -20,26 +17,15 @@ from readypolicy.canonical import raw_digest
 from readypolicy.engines.opa_binary import OpaBinary
 from readypolicy.policy.interface import PolicyError, PolicySet
 from readypolicy.policy.stage import bundle_manifest, write_tree
+from readypolicy.tarballs import deterministic_targz
 
 
 def bundle_bytes(policy: PolicySet) -> bytes:
     """The deterministic .tar.gz bytes of a policy set."""
     members = dict(policy.files)
     members[".manifest"] = json.dumps(bundle_manifest(policy), sort_keys=True, indent=2).encode()
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        for name in sorted(members):
-            info = tarfile.TarInfo(name=f"/{name}")
-            info.size = len(members[name])
-            info.mode = 0o644
-            info.mtime = 0
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            archive.addfile(info, io.BytesIO(members[name]))
-    out = io.BytesIO()
-    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0, compresslevel=9) as gz:
-        gz.write(raw.getvalue())
-    return out.getvalue()
+    # OPA writes member names with a leading "/" (bundle root); do the same.
+    return deterministic_targz(members, prefix="/")
 
 
 def compile_check(policy: PolicySet, opa: OpaBinary) -> None:
