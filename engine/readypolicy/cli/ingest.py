@@ -35,7 +35,7 @@ def ingest_command(
         rec = result.record
         state = "stored" if result.created else "unchanged"
         click.echo(
-            f"{state:<9} {rec.kind}/{rec.scope:<12} {rec.digest[:19]}  {rec.module}@{rec.revision}  "
+            f"{state:<9} {rec.kind + '/' + rec.scope:<30} {rec.digest[:19]}  {rec.module}@{rec.revision}  "
             f"{rec.source_path} ({rec.document['format']})"
         )
         for message in result.warnings:
