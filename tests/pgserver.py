@@ -53,6 +53,14 @@ class PgServer:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
+    def halt(self) -> None:
+        """Stop the server at once (as a crash would), keeping its files for `resume`."""
+        _run(self, [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "-w", "stop"])
+
+    def resume(self) -> None:
+        """Start a halted server again on the same port."""
+        _start(self)
+
     def stop(self) -> None:
         """Stop the server at once and delete its files."""
         try:
@@ -88,16 +96,20 @@ def start_server() -> PgServer:
         _run(server, [str(bindir / "initdb"), "-D", str(server.datadir), "-U", SUPERUSER, "-A", "trust",
                       "-E", "UTF8", "--locale=C", "--no-sync"])
         (server.datadir / "pg_hba.conf").write_text("host all all 127.0.0.1/32 trust\n")
-        options = (f"-c listen_addresses=127.0.0.1 -c port={server.port} -c unix_socket_directories={root}"
-                   " -c fsync=off -c max_connections=50")
-        _run(server, [str(bindir / "pg_ctl"), "-D", str(server.datadir), "-l", str(root / "server.log"),
-                      "-o", options, "-w", "-t", "60", "start"])
+        _start(server)
     except PgServerError as exc:
         log = root / "server.log"
         tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
         shutil.rmtree(root, ignore_errors=True)
         raise PgServerError(f"{exc}\n{tail}".strip()) from exc
     return server
+
+
+def _start(server: PgServer) -> None:
+    options = (f"-c listen_addresses=127.0.0.1 -c port={server.port} -c unix_socket_directories={server.root}"
+               " -c fsync=off -c max_connections=50")
+    _run(server, [str(server.bindir / "pg_ctl"), "-D", str(server.datadir), "-l", str(server.root / "server.log"),
+                  "-o", options, "-w", "-t", "60", "start"])
 
 
 def _server_user() -> str:
