@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from pgserver import PgServer, PgServerError, start_server
+from pgserver import PgServer
 from readypolicy.store.interface import Store
 from readypolicy.store.open import open_store
+from support import start_server_or_skip
 
 _database_numbers = itertools.count(1)
 
@@ -19,12 +20,7 @@ _database_numbers = itertools.count(1)
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
     """A private PostgreSQL cluster for the whole session; required (fails, not skips) when CI=true."""
-    try:
-        server = start_server()
-    except PgServerError as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"PostgreSQL is required in CI but could not be started: {exc}")
-        pytest.skip(f"PostgreSQL unavailable: {exc}")
+    server = start_server_or_skip()
     yield server
     server.stop()
 

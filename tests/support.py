@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from pgserver import PgServer, PgServerError, start_server
+
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 ARTIFACTS = FIXTURES / "artifacts"
@@ -24,6 +26,16 @@ def require_opa() -> Path:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail("OPA is not installed; `make test` runs scripts/install-opa first")
     pytest.skip("OPA not installed (run scripts/install-opa)")
+
+
+def start_server_or_skip() -> PgServer:
+    """A new throwaway PostgreSQL cluster; CI must be able to start one, locally a failure skips."""
+    try:
+        return start_server()
+    except PgServerError as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"PostgreSQL is required in CI but could not be started: {exc}")
+        pytest.skip(f"PostgreSQL unavailable: {exc}")
 
 
 def run_cli(

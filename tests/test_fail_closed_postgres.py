@@ -11,12 +11,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from pgserver import PgServer, PgServerError, start_server
+from pgserver import PgServer
 from readypolicy.audit.chain import verify_chain
 from readypolicy.decision.record import record_id
 from readypolicy.evidence.ingest import IngestOptions, ingest
 from readypolicy.store.open import open_store
-from support import REPO, coverage_json, make_project
+from support import REPO, coverage_json, make_project, start_server_or_skip
 
 MODULES = 300
 
@@ -24,12 +24,7 @@ MODULES = 300
 @pytest.fixture
 def private_server() -> PgServer:
     """A cluster of this test's own, since the test stops it."""
-    try:
-        server = start_server()
-    except PgServerError as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"PostgreSQL is required in CI but could not be started: {exc}")
-        pytest.skip(f"PostgreSQL unavailable: {exc}")
+    server = start_server_or_skip()
     yield server
     server.stop()
 

@@ -7,7 +7,7 @@ Rates are recomputed from `lines-valid`/`lines-covered` when present, because so
 from __future__ import annotations
 
 from readypolicy.evidence.formats import stamps
-from readypolicy.evidence.formats.percent import percent
+from readypolicy.evidence.formats.percent import coverage_data
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
 
 
@@ -41,15 +41,10 @@ class CoberturaXml(Normalizer):
         files = {cls.get("filename") for cls in root.iter("class") if cls.get("filename")}
         version = root.get("version")
         timestamp = root.get("timestamp")
-        data = {
-            "line_percent": percent(lines_covered, lines_total),
-            "lines_covered": lines_covered,
-            "lines_total": lines_total,
-            "branch_percent": percent(branches_covered, branches_total) if has_branches else None,
-            "branches_covered": branches_covered if has_branches else None,
-            "branches_total": branches_total if has_branches else None,
-            "files": len(files),
-        }
+        data = coverage_data(
+            lines_covered, lines_total, branches_covered if has_branches else None,
+            branches_total if has_branches else None, len(files),
+        )
         return Normalized(
             kind=self.kind, format=self.format,
             producer=Producer("coverage.py" if version and version[:1].isdigit() else "cobertura", version),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from readypolicy.evidence.formats import stamps
-from readypolicy.evidence.formats.percent import percent
+from readypolicy.evidence.formats.percent import coverage_data
 from readypolicy.evidence.formats.shape import mapping, optional_text
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
 
@@ -33,15 +33,9 @@ class CoveragePyJson(Normalizer):
         meta = mapping(doc.get("meta"))
         branches_covered, branches_total = _count(totals, "covered_branches"), _count(totals, "num_branches")
         has_branches = bool(meta.get("branch_coverage")) and branches_covered is not None and branches_total is not None
-        data = {
-            "line_percent": percent(lines_covered, lines_total),
-            "lines_covered": lines_covered,
-            "lines_total": lines_total,
-            "branch_percent": percent(branches_covered, branches_total) if has_branches else None,
-            "branches_covered": branches_covered if has_branches else None,
-            "branches_total": branches_total if has_branches else None,
-            "files": len(mapping(doc.get("files"))),
-        }
+        if not has_branches:
+            branches_covered = branches_total = None
+        data = coverage_data(lines_covered, lines_total, branches_covered, branches_total, len(mapping(doc.get("files"))))
         return Normalized(
             kind=self.kind, format=self.format, producer=Producer("coverage.py", optional_text(meta.get("version"))),
             data=data, collected_at=stamps.iso(meta.get("timestamp")),

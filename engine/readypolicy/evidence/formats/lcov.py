@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from readypolicy.evidence.formats.percent import percent
+from readypolicy.evidence.formats.percent import coverage_data
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
 
 _RECORD_TAGS = ("TN:", "SF:", "VER:")
@@ -103,15 +103,9 @@ def _coverage(files: dict[str, _SourceFile]) -> dict[str, object]:
     measured = any(f.has_branches for f in files.values())
     branches_total = sum(len(f.branches) + f.summary[2] for f in files.values())
     branches_covered = sum(sum(1 for taken in f.branches.values() if taken > 0) + f.summary[3] for f in files.values())
-    return {
-        "line_percent": percent(lines_covered, lines_total),
-        "lines_covered": lines_covered,
-        "lines_total": lines_total,
-        "branch_percent": percent(branches_covered, branches_total) if measured else None,
-        "branches_covered": branches_covered if measured else None,
-        "branches_total": branches_total if measured else None,
-        "files": len(files),
-    }
+    if not measured:
+        return coverage_data(lines_covered, lines_total, None, None, len(files))
+    return coverage_data(lines_covered, lines_total, branches_covered, branches_total, len(files))
 
 
 NORMALIZER = Lcov()
