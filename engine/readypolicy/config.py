@@ -47,6 +47,8 @@ class Config:
     """Size limit for one artifact."""
     batch_size: int = 500
     """Inputs per OPA process in fleet evaluation."""
+    workers: int = 2
+    """OPA processes running at once in fleet evaluation (one per core is the sweet spot)."""
     coverage_floor: float = 90.0
     """Minimum line coverage (%) of a pack's policy files by its Rego tests (`policy test`)."""
     actor: str = field(default_factory=lambda: default_actor())

@@ -7,7 +7,9 @@ failure into a verdict: every error propagates as a ReadyPolicyError and no reco
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,14 +71,26 @@ def evaluate(
     now: str,
     waivers: Sequence[dict[str, Any]] = (),
     batch_size: int = 500,
+    workers: int = 2,
 ) -> Iterator[Evaluation]:
-    """Decide `lane` for every subject from its latest evidence, one OPA process per batch; yields in subject order."""
-    for start in range(0, len(subjects), batch_size):
-        batch = subjects[start : start + batch_size]
-        yield from decide(
-            engine=engine, policy=policy, cache_dir=cache_dir, lane=lane, now=now, waivers=waivers,
-            batch=[(s, tuple(store.latest_evidence(s.module, s.revision))) for s in batch],
-        )
+    """Decide `lane` for every subject from its latest evidence, one OPA process per batch; yields in subject order.
+
+    Up to `workers` batches are in flight at once, so OPA processes use every core while this
+    thread reads the next batch's evidence (store connections stay on this thread). At most
+    `workers` batches are held in memory, whatever the fleet size.
+    """
+    pending: deque[Future[list[Evaluation]]] = deque()
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="readypolicy-eval") as pool:
+        for start in range(0, len(subjects), batch_size):
+            batch = [(s, tuple(store.latest_evidence(s.module, s.revision))) for s in subjects[start : start + batch_size]]
+            pending.append(pool.submit(
+                decide, engine=engine, policy=policy, cache_dir=cache_dir, lane=lane, now=now, waivers=waivers,
+                batch=batch,
+            ))
+            if len(pending) >= max(1, workers):
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
 
 
 def decide(

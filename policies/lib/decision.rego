@@ -19,17 +19,27 @@ lane_index(lane) := i if {
 }
 
 # Check ids of a lane: its own plus every lower lane's, in lane order.
-lane_checks(lane) := [id |
+lane_checks(lane) := checks_by_lane[lane]
+
+# Thresholds of a lane: lower lanes' values overridden by higher lanes' up to this one.
+lane_thresholds(lane) := thresholds_by_lane[lane]
+
+# Both tables are rules, not function bodies, so OPA computes them once per evaluation instead
+# of once per check and threshold lookup (functions are not memoized).
+checks_by_lane := {lane: [id |
 	some i, l in lane_order
 	i <= lane_index(lane)
 	some id in config.lanes[l].checks
-]
+] |
+	some lane in lane_order
+}
 
-# Thresholds of a lane: lower lanes' values overridden by higher lanes' up to this one.
-lane_thresholds(lane) := object.union_n([object.get(config.lanes[l], "thresholds", {}) |
+thresholds_by_lane := {lane: object.union_n([object.get(config.lanes[l], "thresholds", {}) |
 	some i, l in lane_order
 	i <= lane_index(lane)
-])
+]) |
+	some lane in lane_order
+}
 
 # Ordered scales for thresholds whose values are words: a higher rank is more severe
 # (severity) or stricter (safety mode).

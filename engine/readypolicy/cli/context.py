@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -57,6 +57,25 @@ def default_revision() -> str:
         if os.environ.get(variable):
             return os.environ[variable]
     return "local"
+
+
+def write_chunks(chunks: Iterable[str], output: Path | None) -> None:
+    """Print pieces as they come, or write them to a file that appears whole (renamed at the end)."""
+    if output is None:
+        for chunk in chunks:
+            click.echo(chunk, nl=False)
+        click.echo()
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+            handle.write("\n")
+        tmp.replace(output)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def write_output(text: str, output: Path | None) -> None:

@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from readypolicy.audit.trail import log_waivers
 from readypolicy.canonical import rfc3339, utc_now
-from readypolicy.cli.context import EXIT_NOT_READY, EXIT_READY, fail_closed, runtime, warn, write_output
-from readypolicy.cli.sign import signer_from_options
+from readypolicy.cli.context import EXIT_NOT_READY, EXIT_READY, fail_closed, runtime, warn, write_chunks, write_output
 from readypolicy.decision.record import to_row
 from readypolicy.evaluate import Subject, evaluate, resolve_subject
 from readypolicy.policy.lock import LOCK_NAME, locked_policy
@@ -22,7 +21,9 @@ from readypolicy.policy.waivers import load_waivers
 from readypolicy.report.markdown import MarkdownFormat, append_step_summary
 from readypolicy.report.registry import FORMATS, get_format
 from readypolicy.runtime import Runtime
-from readypolicy.signing import Signer, default_bundle_path, sign_decision, vsa_bundle_path, write_bundle
+
+if TYPE_CHECKING:
+    from readypolicy.signing import Signer
 
 
 def _lanes(rt: Runtime, requested: Sequence[str]) -> list[str]:
@@ -47,8 +48,10 @@ def _subjects(rt: Runtime, modules: Sequence[str], revision: str | None, every: 
 def run_evaluations(
     rt: Runtime, lanes: Sequence[str], subjects: Sequence[Subject], bundle: Path | None, pack: str | None,
     record: bool, progress: bool, locked: bool = False, server: str | None = None,
-) -> list[dict[str, Any]]:
-    """Evaluate every lane for every subject, storing each decision as it is made.
+) -> Iterator[dict[str, Any]]:
+    """Evaluate every lane for every subject, storing and yielding each decision as it is made.
+
+    Nothing is kept once yielded, so a fleet of any size runs in flat memory.
 
     With `locked`, each lane is decided by the bundle the lock approved for it; every lane's bundle
     is checked against the lock before anything is evaluated, so a bad lock records nothing.
@@ -63,20 +66,19 @@ def run_evaluations(
     for message in waivers.warnings:
         warn(message)
     engine = rt.engine(server)
-    records: list[dict[str, Any]] = []
     total = len(lanes) * len(subjects)
     with click.progressbar(length=total, label="evaluating", file=sys.stderr) if progress else _NoBar() as bar:
         for lane in lanes:
             for evaluation in evaluate(
                 store=rt.store, engine=engine, policy=policies[lane], cache_dir=rt.cache_dir, lane=lane,
                 subjects=subjects, now=now, waivers=waivers.entries, batch_size=rt.config.batch_size,
+                workers=rt.config.workers,
             ):
                 if record:
                     rt.store.put_decision(to_row(evaluation.record), rt.config.actor)
                     log_waivers(rt.store, evaluation.record, rt.config.actor)
-                records.append(evaluation.record)
                 bar.update(1)
-    return records
+                yield evaluation.record
 
 
 SIGN_DIR = Path(".readypolicy/decisions")
@@ -92,6 +94,8 @@ def decision_path(directory: Path, module: str, lane: str) -> Path:
 def write_signed(
     records: Sequence[dict[str, Any]], signer: Signer, directory: Path, subject_digest: str | None, vsa: bool,
 ) -> list[Path]:
+    from readypolicy.signing import default_bundle_path, sign_decision, vsa_bundle_path, write_bundle
+
     """Write `<module>.<lane>.decision.json` and its Sigstore bundle(s) per record; returns the paths.
 
     The names are what `readypolicy verify DECISION.json` looks for next to a decision, so a CI job
@@ -169,16 +173,28 @@ def eval_command(
     if subject_digest and len(subjects) != 1:
         raise click.UsageError("--subject-digest names one module's artifact; evaluate one module with it")
     # The signer is ready (key read, passphrase given) before anything is decided or recorded.
-    signer = signer_from_options(key, identity_token, trust_config) if sign_decisions else None
-    records = run_evaluations(
-        rt, chosen, subjects, bundle, pack, record=not no_record, progress=progress, locked=locked, server=server,
-    )
-    if signer is not None:
-        directory = sign_dir or rt.config.path(SIGN_DIR)
-        for path in write_signed(records, signer, directory, subject_digest, vsa):
-            click.echo(f"signed: {path}", err=True)
-    text = get_format(fmt).render(records)
-    write_output(text, output)
+    signer = None
+    if sign_decisions:
+        from readypolicy.cli.sign import signer_from_options  # the signing stack loads only when used
+
+        signer = signer_from_options(key, identity_token, trust_config)
+    directory = sign_dir or rt.config.path(SIGN_DIR)
+    verdicts: list[bool] = []
+
+    def decided() -> Iterator[dict[str, Any]]:
+        for record in run_evaluations(
+            rt, chosen, subjects, bundle, pack, record=not no_record, progress=progress, locked=locked, server=server,
+        ):
+            if signer is not None:
+                for path in write_signed([record], signer, directory, subject_digest, vsa):
+                    click.echo(f"signed: {path}", err=True)
+            verdicts.append(bool(record["allow"]))
+            yield record
+
     if fmt == MarkdownFormat.name:
+        text = get_format(fmt).render(list(decided()))
+        write_output(text, output)
         append_step_summary(text)
-    ctx.exit(EXIT_READY if all(r["allow"] for r in records) else EXIT_NOT_READY)
+    else:
+        write_chunks(get_format(fmt).stream(decided()), output)
+    ctx.exit(EXIT_READY if all(verdicts) else EXIT_NOT_READY)

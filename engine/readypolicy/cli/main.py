@@ -2,26 +2,52 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from pathlib import Path
 
 import click
 
 from readypolicy import __version__
-from readypolicy.cli.audit import audit_group
 from readypolicy.cli.context import fail_closed
-from readypolicy.cli.drift import diff_command, drift_command
-from readypolicy.cli.eval import eval_command
-from readypolicy.cli.evidence import evidence_group, formats_command
-from readypolicy.cli.ingest import ingest_command
-from readypolicy.cli.policy import policy_group
-from readypolicy.cli.report import report_command
-from readypolicy.cli.sign import keygen, sign, verify
-from readypolicy.cli.store import store_group
 from readypolicy.config import load_config
 from readypolicy.runtime import Runtime
 
+COMMANDS: dict[str, str] = {
+    "ingest": "readypolicy.cli.ingest:ingest_command",
+    "evidence": "readypolicy.cli.evidence:evidence_group",
+    "formats": "readypolicy.cli.evidence:formats_command",
+    "eval": "readypolicy.cli.eval:eval_command",
+    "store": "readypolicy.cli.store:store_group",
+    "keygen": "readypolicy.cli.sign:keygen",
+    "sign": "readypolicy.cli.sign:sign",
+    "verify": "readypolicy.cli.sign:verify",
+    "policy": "readypolicy.cli.policy:policy_group",
+    "audit": "readypolicy.cli.audit:audit_group",
+    "drift": "readypolicy.cli.drift:drift_command",
+    "report": "readypolicy.cli.report:report_command",
+}
+"""Subcommand → `module:attribute`. Imported only when invoked: the signing stack alone takes a few
+hundred milliseconds to import, which a CI gate running `eval` should not pay."""
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+
+class LazyGroup(click.Group):
+    """A group that imports a subcommand's module only when that subcommand is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, attribute = target.split(":")
+        command = getattr(import_module(module), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{target} is not a click command")
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="readypolicy")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="readypolicy.yaml to use.")
 @click.option("--store", help="Store URL (SQLite path or postgresql://...). Env: READYPOLICY_STORE.")
@@ -39,21 +65,6 @@ def cli(ctx: click.Context, config_file: Path | None, **overrides: object) -> No
     config = load_config(config_file, overrides)
     ctx.obj = Runtime(config)
     ctx.call_on_close(ctx.obj.close)
-
-
-cli.add_command(ingest_command)
-cli.add_command(evidence_group)
-cli.add_command(formats_command)
-cli.add_command(eval_command)
-cli.add_command(store_group)
-cli.add_command(keygen)
-cli.add_command(sign)
-cli.add_command(verify)
-cli.add_command(policy_group)
-cli.add_command(audit_group)
-cli.add_command(drift_command)
-policy_group.add_command(diff_command)
-cli.add_command(report_command)
 
 
 def main() -> None:

@@ -203,3 +203,13 @@ def explain_command(
         click.echo(json.dumps(to_json(explanation), indent=2, sort_keys=True))
     else:
         click.echo(render_text(explanation))
+
+
+def _register_diff() -> None:
+    """`policy diff` lives with drift detection, whose comparison code it shares."""
+    from readypolicy.cli.drift import diff_command
+
+    policy_group.add_command(diff_command)
+
+
+_register_diff()

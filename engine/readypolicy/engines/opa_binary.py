@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import subprocess
+import threading
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -59,7 +60,7 @@ class OpaBinary:
         if done.returncode != 0:
             raise EngineError(f"`opa {' '.join(produce)}` failed: {_first_line(done.stderr or done.stdout)}")
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_bytes(done.stdout)
         tmp.replace(target)
         return done.stdout
@@ -78,7 +79,7 @@ class OpaBinary:
         target = self.cache_dir / f"opa-{self._key}-capabilities.restricted.json"
         if not target.is_file():
             full = json.loads(self._cached("capabilities.json", ["capabilities", "--current"]))
-            tmp = target.with_suffix(f".{os.getpid()}.tmp")
+            tmp = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
             tmp.write_text(capabilities.dumps(capabilities.restrict(full)), encoding="utf-8")
             tmp.replace(target)
         return target

@@ -8,7 +8,7 @@ Formats never decide anything; they only render records.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
 from readypolicy.errors import ReadyPolicyError
@@ -36,3 +36,10 @@ class ReportFormat(ABC):
     @abstractmethod
     def render(self, records: Sequence[dict[str, Any]]) -> str:
         """The full report text."""
+
+    def stream(self, records: Iterable[dict[str, Any]]) -> Iterator[str]:
+        """The report in pieces as records arrive; formats that need every record first buffer them.
+
+        Fleet evaluation streams, so a format that can render record by record keeps memory flat.
+        """
+        yield self.render(list(records))

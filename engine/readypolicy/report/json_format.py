@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
 from typing import Any
 
 from readypolicy.report.interface import ReportFormat
@@ -17,3 +18,21 @@ class JsonFormat(ReportFormat):
     def render(self, records: Sequence[dict[str, Any]]) -> str:
         value: Any = records[0] if len(records) == 1 else list(records)
         return json.dumps(value, indent=2, sort_keys=True)
+
+    def stream(self, records: Iterable[dict[str, Any]]) -> Iterator[str]:
+        """The same text as `render`, written as a list element by element once a second record arrives."""
+        iterator = iter(records)
+        first = next(iterator, None)
+        second = next(iterator, None)
+        if second is None:
+            yield self.render([first] if first is not None else [])
+            return
+        yield "[\n" + _indented(first)
+        for item in chain([second], iterator):
+            yield ",\n" + _indented(item)
+        yield "\n]"
+
+
+def _indented(record: dict[str, Any]) -> str:
+    """One list element as json.dumps(indent=2) writes it inside a list."""
+    return "\n".join("  " + line for line in json.dumps(record, indent=2, sort_keys=True).splitlines())

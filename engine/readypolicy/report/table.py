@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from readypolicy.report.interface import ReportFormat, ordered_checks
@@ -18,6 +18,10 @@ class TableFormat(ReportFormat):
 
     def render(self, records: Sequence[dict[str, Any]]) -> str:
         return "\n".join(self._block(record) for record in records)
+
+    def stream(self, records: Iterable[dict[str, Any]]) -> Iterator[str]:
+        for index, record in enumerate(records):
+            yield ("\n" if index else "") + self._block(record)
 
     def _block(self, record: dict[str, Any]) -> str:
         subject = record["subject"]
