@@ -21,7 +21,7 @@ from readypolicy.audit.trail import AuditError, checked_chain, since_time
 from readypolicy.canonical import rfc3339, utc_now
 from readypolicy.cli.context import fail_closed, runtime
 from readypolicy.cli.eval import SIGN_DIR, decision_path
-from readypolicy.cli.sign import report_replay, signer_from_options, verifier_from_options
+from readypolicy.cli.sign import report_replay, signer_from_options, verifier_from_options, verifier_options
 from readypolicy.replay import policy_candidates, select_policy
 from readypolicy.signing import default_bundle_path, read_bundle, summary_lines, write_bundle
 from readypolicy.store.interface import AuditEntry
@@ -109,11 +109,7 @@ def checkpoint_group(ctx: click.Context, key: Path | None, identity_token: str |
 
 @checkpoint_group.command("verify")
 @click.argument("bundle_path", metavar="CHECKPOINT.sigstore.json", type=_FILE)
-@click.option("--key", type=_FILE, help="Trusted PEM public key for key-signed checkpoints.")
-@click.option("--cert-identity", help="Expected signer identity (certificate SAN) for keyless checkpoints.")
-@click.option("--cert-oidc-issuer", help="Expected OIDC issuer of that identity.")
-@click.option("--offline", is_flag=True, help="Use the cached Sigstore trusted root; no network.")
-@click.option("--trusted-root", type=_FILE, help="Sigstore trusted root JSON (private instance, air gap).")
+@verifier_options
 @click.pass_context
 @fail_closed
 def checkpoint_verify_command(ctx: click.Context, bundle_path: Path, key: Path | None, cert_identity: str | None,
@@ -158,11 +154,7 @@ def export_command(ctx: click.Context, decision_id: str, output: Path, bundle_pa
 
 @audit_group.command("verify")
 @click.argument("archive", metavar="ARCHIVE.tar.gz", type=_FILE)
-@click.option("--key", type=_FILE, help="Trusted PEM public key for key-signed decisions.")
-@click.option("--cert-identity", help="Expected signer identity (certificate SAN) for keyless decisions.")
-@click.option("--cert-oidc-issuer", help="Expected OIDC issuer of that identity.")
-@click.option("--offline", is_flag=True, help="Use the cached Sigstore trusted root; no network.")
-@click.option("--trusted-root", type=_FILE, help="Sigstore trusted root JSON (private instance, air gap).")
+@verifier_options
 @click.pass_context
 @fail_closed
 def verify_archive_command(ctx: click.Context, archive: Path, key: Path | None, cert_identity: str | None,

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -36,6 +38,7 @@ from readypolicy.signing import (
     write_key_pair,
 )
 
+F = TypeVar("F", bound=Callable[..., Any])
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
@@ -108,15 +111,24 @@ def verifier_from_options(key: Path | None, identity: str | None, issuer: str | 
     return SigstoreVerifier(identity, issuer, trusted_root=trusted_root, offline=offline, origin=origin)
 
 
+def verifier_options(command: F) -> F:
+    """The options that say whom to trust: a public key, or a keyless identity and its issuer."""
+    for option in reversed((
+        click.option("--key", type=_FILE, help="Trusted PEM public key for key-signed bundles."),
+        click.option("--cert-identity", help="Expected signer identity (certificate SAN) for keyless bundles."),
+        click.option("--cert-oidc-issuer", help="Expected OIDC issuer of that identity."),
+        click.option("--offline", is_flag=True, help="Use the cached Sigstore trusted root; no network."),
+        click.option("--trusted-root", type=_FILE, help="Sigstore trusted root JSON (private instance, air gap)."),
+    )):
+        command = option(command)
+    return command
+
+
 @click.command("verify")
 @click.argument("decision_path", metavar="DECISION.json", type=_FILE)
 @click.option("--bundle", "bundle_path", type=_FILE,
               help="Sigstore bundle (default: DECISION.sigstore.json next to the decision).")
-@click.option("--key", type=_FILE, help="Trusted PEM public key for key-signed bundles.")
-@click.option("--cert-identity", help="Expected signer identity (certificate SAN) for keyless bundles.")
-@click.option("--cert-oidc-issuer", help="Expected OIDC issuer of that identity.")
-@click.option("--offline", is_flag=True, help="Use the cached Sigstore trusted root; no network.")
-@click.option("--trusted-root", type=_FILE, help="Sigstore trusted root JSON (private instance, air gap).")
+@verifier_options
 @click.option("--replay", is_flag=True,
               help="Then decide again from the stored evidence, recorded policy, time and waivers; exit 2 if it differs.")
 @click.option("--policy-bundle", type=_FILE,
