@@ -202,3 +202,18 @@ def test_evaluation_is_batched_not_per_module(repo: Path) -> None:
     # Six modules in batches of four: two processes per policy, never one per module.
     assert sorted(engine.calls) == [2, 2, 4, 4]
     assert sorted(f.module for f in result.flips) == ["charlie", "delta"]
+
+
+def test_a_pack_whose_sources_live_outside_its_directory_diffs_by_revision(repo: Path) -> None:
+    """Packs like `priority` reuse ../../lib; a git revision must bring those sources along."""
+    shared = repo / "policies" / "packs" / "shared"
+    shared.mkdir(parents=True)
+    (shared / "pack.yaml").write_text(PACK_YAML.replace("name: gate", "name: shared").replace(
+        "sources: {candidate: candidate, config: config}", "sources: {candidate: ../../candidate, config: ../../config}"))
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "a pack that reuses the gate's sources")
+    set_floor(repo, 70)
+    git(repo, "commit", "-qam", "floor back to 70")
+    code, report = diff_json(repo, "--pack", "shared", "--base", "HEAD~1", "--head", "HEAD")
+    assert code == 1
+    assert sorted(flip["module"] for flip in report["flips"]) == ["charlie", "delta"]

@@ -120,8 +120,8 @@ def pack_at_revision(revision: str, pack_directory: Path) -> PolicySet:
     top = Path(_git(directory, "rev-parse", "--show-toplevel").decode().strip())
     relative = directory.relative_to(top).as_posix()
     commit = _git(top, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}").decode().strip()
-    tree = commit if relative == "." else f"{commit}:{relative}"
-    archive = _git(top, "archive", "--format=tar", tree)
+    # The whole tree at that commit: a pack's sources may live outside its directory (../../lib).
+    archive = _git(top, "archive", "--format=tar", commit)
     with tempfile.TemporaryDirectory(prefix="readypolicy-rev-") as work:
         try:
             with tarfile.open(fileobj=io.BytesIO(archive), mode="r:") as tar:
@@ -129,7 +129,7 @@ def pack_at_revision(revision: str, pack_directory: Path) -> PolicySet:
         except (tarfile.TarError, OSError) as exc:
             raise RevisionError(f"{revision}: cannot unpack {relative} from git: {exc}") from exc
         try:
-            policy = load_pack(Path(work))
+            policy = load_pack(Path(work) / relative)
         except PolicyError as exc:
             raise RevisionError(f"{revision}: {relative} is not a policy pack there: {exc}") from exc
     return dataclasses.replace(policy, origin=Path(f"{revision}:{relative}"))
