@@ -16,6 +16,8 @@ from readypolicy.policy.interface import PolicyError
 from readypolicy.safeio import UnsafeInputError, loads_yaml, read_limited
 
 REQUIRED = ("check", "module", "lane", "reason", "approver", "expires")
+LATEST_EXPIRY_YEAR = 2200
+"""Rego's nanosecond timestamps overflow in 2262; a waiver dated past this would silently never apply."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,10 @@ def _check(item: Any) -> tuple[str | None, dict[str, Any]]:
         return f"missing {', '.join(absent)}", {}
     entry = {key: str(item[key]) for key in REQUIRED}
     try:
-        entry["expires"] = rfc3339(parse_rfc3339(str(item["expires"])))
+        expires = parse_rfc3339(str(item["expires"]))
     except ValueError:
         return f"expires {item['expires']!r} is not an RFC 3339 time", {}
+    if expires.year > LATEST_EXPIRY_YEAR:
+        return f"expires {item['expires']!r} is beyond {LATEST_EXPIRY_YEAR}: a waiver must be time-boxed", {}
+    entry["expires"] = rfc3339(expires)
     return None, entry
