@@ -14,7 +14,6 @@ from readypolicy.engines.interface import RegoEngine
 from readypolicy.engines.locate import find_opa
 from readypolicy.engines.opa_binary import OpaBinary
 from readypolicy.engines.opa_cli import OpaCliEngine
-from readypolicy.engines.opa_server import OpaServerEngine
 from readypolicy.policy.bundle_read import read_bundle
 from readypolicy.policy.interface import PolicySet
 from readypolicy.policy.pack import load_pack, pack_dir
@@ -50,6 +49,8 @@ class Runtime:
     def engine(self, server: str | None = None) -> RegoEngine:
         """The Rego engine: an OPA server at `server` if given, else the OPA binary as a subprocess."""
         if server is not None:
+            from readypolicy.engines.opa_server import OpaServerEngine  # urllib/http only when used
+
             return OpaServerEngine(server, timeout_s=self.config.opa_timeout_s)
         return OpaCliEngine(self.opa())
 

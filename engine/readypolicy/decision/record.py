@@ -8,16 +8,11 @@ identified by the digest of its own canonical JSON.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from functools import cache
-from importlib import resources
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
-
 from readypolicy.canonical import digest
+from readypolicy.decision.result_check import result_problem
 from readypolicy.engines.interface import EngineError, EngineInfo
 from readypolicy.policy.interface import PolicySet
 from readypolicy.store.interface import DecisionRow, EvidenceRecord
@@ -26,18 +21,12 @@ RECORD_SCHEMA = "https://readypolicy.dev/decision/v1"
 BLOCKING = frozenset({"fail", "missing"})
 
 
-@cache
-def _result_validator() -> Draft202012Validator:
-    text = (resources.files("readypolicy.decision") / "result.schema.json").read_text(encoding="utf-8")
-    return Draft202012Validator(json.loads(text))
-
-
 def check_policy_result(result: Any, query: str) -> dict[str, Any]:
     """Validate a lane policy's `decision`; a malformed or self-contradicting one is an EngineError."""
-    error = best_match(_result_validator().iter_errors(result))
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-        raise EngineError(f"{query} returned a malformed decision at {where}: {error.message}")
+    problem = result_problem(result)
+    if problem is not None:
+        where, what = problem
+        raise EngineError(f"{query} returned a malformed decision at {where}: {what}")
     ids = [check["id"] for check in result["checks"]]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
