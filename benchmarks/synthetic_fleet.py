@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from readypolicy.canonical import rfc3339, utc_now
 from readypolicy.evidence import schemas
@@ -159,18 +160,21 @@ def _manifest(module: str, rng: random.Random) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def _coverage(variant: int) -> bytes:
-    rng = random.Random(f"coverage-{variant}")
-    total = rng.randrange(400, 6000)
-    covered = int(total * rng.uniform(0.55, 0.99))
-    doc = {
+def coverage_report(covered: int, total: int) -> dict[str, Any]:
+    """A coverage.py 7 JSON report (line coverage only) with the given totals, shaped as coverage.py writes it."""
+    return {
         "meta": {"format": 3, "version": "7.6.1", "timestamp": "2026-11-20T10:00:00.000000", "branch_coverage": False,
                  "show_contexts": False},
         "files": {"pkg/core.py": {"summary": {"covered_lines": covered, "num_statements": total}}},
         "totals": {"covered_lines": covered, "num_statements": total, "percent_covered": 100.0 * covered / total,
                    "missing_lines": total - covered, "excluded_lines": 0},
     }
-    return json.dumps(doc).encode()
+
+
+def _coverage(variant: int) -> bytes:
+    rng = random.Random(f"coverage-{variant}")
+    total = rng.randrange(400, 6000)
+    return json.dumps(coverage_report(int(total * rng.uniform(0.55, 0.99)), total)).encode()
 
 
 def _junit(suite: str, variant: int, failure_share: float) -> bytes:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from synthetic_fleet import coverage_report
 
 from pgserver import PgServer, PgServerError, start_server
 
@@ -74,12 +75,5 @@ def make_project(tmp: Path, pack: str = "mini") -> Path:
 
 def coverage_json(path: Path, covered: int, total: int) -> Path:
     """A coverage.py JSON report with the given totals (shape as coverage.py 7 writes it)."""
-    doc = {
-        "meta": {"format": 3, "version": "7.6.1", "timestamp": "2026-11-20T10:00:00.000000", "branch_coverage": False,
-                 "show_contexts": False},
-        "files": {"pkg/mod.py": {"summary": {"covered_lines": covered, "num_statements": total}}},
-        "totals": {"covered_lines": covered, "num_statements": total, "percent_covered": 100.0 * covered / total,
-                   "missing_lines": total - covered, "excluded_lines": 0},
-    }
-    path.write_text(json.dumps(doc), encoding="utf-8")
+    path.write_text(json.dumps(coverage_report(covered, total)), encoding="utf-8")
     return path
