@@ -11,12 +11,12 @@ import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fuzzing import byte_mutations, json_mutations
 from readypolicy.errors import ReadyPolicyError
 from readypolicy.evidence.ingest import IngestOptions, normalize_path
 
@@ -77,58 +77,6 @@ def _only_readypolicy_errors(workdir: Path, fmt: str, raw: bytes) -> None:
         normalize_path(path, IngestOptions(module="m", revision="r", fmt=fmt))
 
 
-@st.composite
-def _byte_mutation(draw: st.DrawFn, seeds: list[bytes]) -> bytes:
-    data = bytearray(draw(st.sampled_from(seeds)))
-    for _ in range(draw(st.integers(1, 8))):
-        position = draw(st.integers(0, max(len(data) - 1, 0)))
-        operation = draw(st.sampled_from(["flip", "delete", "insert", "truncate"]))
-        if operation == "flip" and data:
-            data[position] = draw(st.integers(0, 255))
-        elif operation == "delete":
-            del data[position:position + draw(st.integers(1, 64))]
-        elif operation == "insert":
-            data[position:position] = draw(st.sampled_from(
-                [b"{", b"}", b"[", b"]", b'"', b"\n", b"-1", b"1e999", b"null", b"\x00", b"\xff", b":", b",", b"# TYPE x"]))
-        else:
-            del data[position:]
-    return bytes(data)
-
-
-_JSON_LEAF = st.one_of(st.none(), st.booleans(), st.integers(-(2**60), 2**60), st.floats(allow_nan=False, allow_infinity=False),
-                       st.text(max_size=20))
-_JSON_VALUE = st.recursive(_JSON_LEAF, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                               st.dictionaries(st.text(max_size=8), inner, max_size=4)),
-                           max_leaves=12)
-
-
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix]
-    if isinstance(value, dict):
-        for key, child in value.items():
-            found.extend(_paths(child, (*prefix, key)))
-    elif isinstance(value, list):
-        for index, child in enumerate(value[:20]):
-            found.extend(_paths(child, (*prefix, index)))
-    return found
-
-
-@st.composite
-def _json_mutation(draw: st.DrawFn, seeds: list[bytes]) -> bytes:
-    doc = json.loads(draw(st.sampled_from(seeds)))
-    for _ in range(draw(st.integers(1, 4))):
-        where = draw(st.sampled_from(_paths(doc)))
-        replacement = draw(_JSON_VALUE)
-        if not where:
-            doc = replacement
-            continue
-        parent = doc
-        for step in where[:-1]:
-            parent = parent[step]
-        parent[where[-1]] = replacement
-    return json.dumps(doc).encode()
-
-
 @pytest.mark.parametrize("fmt", FORMATS)
 @FUZZ
 @given(data=st.data())
@@ -140,7 +88,7 @@ def test_random_bytes(workdir: Path, fmt: str, data: st.DataObject) -> None:
 @FUZZ
 @given(data=st.data())
 def test_mutated_real_samples(workdir: Path, fmt: str, data: st.DataObject) -> None:
-    _only_readypolicy_errors(workdir, fmt, data.draw(_byte_mutation(_seed(fmt))))
+    _only_readypolicy_errors(workdir, fmt, data.draw(byte_mutations(_seed(fmt))))
 
 
 JSON_FORMATS = ["hyperfine-json", "pytest-benchmark-json", "chaostoolkit-journal", "radon-json", "jsonschema-snapshot",
@@ -152,4 +100,4 @@ JSON_FORMATS = ["hyperfine-json", "pytest-benchmark-json", "chaostoolkit-journal
 @given(data=st.data())
 def test_structurally_mutated_json_samples(workdir: Path, fmt: str, data: st.DataObject) -> None:
     seeds = [seed for seed in _seed(fmt) if seed.lstrip()[:1] in (b"{", b"[")]
-    _only_readypolicy_errors(workdir, fmt, data.draw(_json_mutation(seeds)))
+    _only_readypolicy_errors(workdir, fmt, data.draw(json_mutations(seeds)))

@@ -8,16 +8,14 @@ tool outputs so the fuzzer reaches deep into each format instead of dying at the
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fuzzing import byte_mutations, json_mutations
 from readypolicy.errors import ReadyPolicyError
 from readypolicy.evidence.ingest import IngestOptions, build_record, normalize_path
 from support import ARTIFACTS
@@ -79,82 +77,20 @@ def test_random_bytes_behind_a_plausible_start(scratch: Path, fmt: str, head: by
 # --- byte mutations of real samples -----------------------------------------------------------
 
 
-@st.composite
-def byte_mutations(draw: st.DrawFn, fmt: str) -> bytes:
-    """A real sample with a few bytes flipped, cut, duplicated or inserted."""
-    data = bytearray(draw(st.sampled_from(samples(fmt))))
-    for _ in range(draw(st.integers(1, 4))):
-        at = draw(st.integers(0, max(len(data) - 1, 0)))
-        action = draw(st.sampled_from(["flip", "cut", "insert", "truncate", "duplicate"]))
-        if action == "flip" and data:
-            data[at] = draw(st.integers(0, 255))
-        elif action == "cut":
-            del data[at : at + draw(st.integers(1, 64))]
-        elif action == "insert":
-            data[at:at] = draw(st.binary(min_size=1, max_size=16))
-        elif action == "truncate":
-            del data[at:]
-        else:
-            data[at:at] = data[at : at + draw(st.integers(1, 256))]
-    return bytes(data)
-
-
 @pytest.mark.parametrize("fmt", FORMATS)
 @FUZZ
 @given(data=st.data())
 def test_byte_mutated_samples(scratch: Path, fmt: str, data: st.DataObject) -> None:
-    survive(scratch, fmt, data.draw(byte_mutations(fmt)))
+    survive(scratch, fmt, data.draw(byte_mutations(samples(fmt))))
 
 
 # --- structural mutations ---------------------------------------------------------------------
-
-JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=20) | st.sampled_from(["", "0", "-1", "9.8", "NaN", "file://[bad", "SPDX-2.3", "2.1.0", "UNKNOWN"]),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
-    max_leaves=12,
-)
-
-
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    yield prefix
-    if isinstance(value, dict):
-        for key, child in value.items():
-            yield from _paths(child, (*prefix, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from _paths(child, (*prefix, index))
-
-
-@st.composite
-def json_mutations(draw: st.DrawFn, fmt: str) -> bytes:
-    """A real JSON sample with a few subtrees replaced by arbitrary JSON, or removed."""
-    doc = json.loads(draw(st.sampled_from(samples(fmt))))
-    for _ in range(draw(st.integers(1, 3))):
-        paths = list(_paths(doc))
-        path = draw(st.sampled_from(paths))
-        replacement = draw(JSON_VALUES)
-        if not path:
-            doc = replacement
-            continue
-        parent = doc
-        for key in path[:-1]:
-            parent = parent[key]
-        if draw(st.booleans()) and isinstance(parent, dict):
-            del parent[path[-1]]
-        else:
-            parent[path[-1]] = replacement
-    text = json.dumps(doc)
-    if draw(st.booleans()):  # numbers JSON allows but Python reads as infinity
-        text = re.sub(r"(?<=: )\d+(\.\d+)?", "1e999", text, count=draw(st.integers(1, 3)))
-    return text.encode()
-
 
 @pytest.mark.parametrize("fmt", JSON_FORMATS)
 @FUZZ
 @given(data=st.data())
 def test_structurally_mutated_json_samples(scratch: Path, fmt: str, data: st.DataObject) -> None:
-    survive(scratch, fmt, data.draw(json_mutations(fmt)))
+    survive(scratch, fmt, data.draw(json_mutations(samples(fmt))))
 
 
 ODD_VALUES = st.sampled_from(["", "-1", "NaN", "inf", "1e999", "abc", "99999999999999999999", "1.5", "²", "2026-13-45T99:00"])
