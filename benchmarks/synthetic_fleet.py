@@ -25,13 +25,15 @@ from readypolicy.evidence import schemas
 from readypolicy.evidence.ingest import SCHEMA_VERSION, build_record
 from readypolicy.evidence.interface import Artifact, Normalized
 from readypolicy.evidence.registry import detect
+from readypolicy.policy.pack import load_pack
 from readypolicy.store.interface import EvidenceRecord, Store
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "tests" / "fixtures" / "artifacts"
 OPERATIONS = REPO / "tests" / "fixtures" / "operations"
 TEAMS = ("payments", "search", "ledger", "checkout", "identity", "catalog", "billing", "routing")
-LANES = ("candidate", "integration", "production")
+LANES = tuple(load_pack(REPO / "policies").lanes)
+"""The default pack's lanes in promotion order (its config `lane_order`, the one place they are written)."""
 MANIFEST_NAME = "module.lane.yaml"
 VARIANTS = 97
 """Distinct generated coverage, JUnit and latency artifacts; the manifest is unique per module."""
@@ -152,7 +154,7 @@ def _manifest(module: str, rng: random.Random) -> bytes:
         f"owner: team-{module.split('-')[0]}",
         f"lanes: {{current: {current}, target: {LANES[LANES.index(current) + 1]}}}",
         f"slo: {{tick_p95_ms: {rng.choice([50, 100, 150])}, decide_p95_ms: {rng.choice([25, 50])}}}",
-        "telemetry: {allowed_labels: {lane: [candidate, integration, production], status: [ok, error]}}",
+        f"telemetry: {{allowed_labels: {{lane: [{', '.join(LANES)}], status: [ok, error]}}}}",
         f"capacity: {{expected_rps: {rng.randrange(50, 2000, 50)}}}",
         f"safety: {{control: pricing_guard, enabled_by_default: {str(rng.random() < 0.9).lower()}, "
         f"mode: {rng.choice(['advisory', 'strict', 'strict'])}}}",

@@ -12,9 +12,19 @@ import pytest
 from pgserver import PgServer
 from readypolicy.store.interface import Store
 from readypolicy.store.open import open_store
-from support import start_server_or_skip
+from support import CI_REVISION_VARIABLES, start_server_or_skip
 
 _database_numbers = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _no_ci_commit_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI decides the revision a CI commit variable names; tests run in-process must not inherit the runner's.
+
+    (`run_cli` drops them from child processes as well, which also covers fixtures wider than one test.)
+    """
+    for variable in CI_REVISION_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
 
 
 @pytest.fixture(scope="session")
@@ -33,10 +43,16 @@ def pg_url(pg_server: PgServer) -> str:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """URL of an empty store, once per store implementation."""
+    """URL of an empty store, once per store implementation.
+
+    SQLite: a file not created yet (`ingest` creates it). PostgreSQL: a database its owner has
+    migrated, since `ingest` never creates tables there unless `store_auto_migrate` says so.
+    """
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
-    return str(request.getfixturevalue("pg_url"))
+    url = str(request.getfixturevalue("pg_url"))
+    open_store(url).close()
+    return url
 
 
 @pytest.fixture

@@ -13,11 +13,14 @@ import pytest
 from synthetic_fleet import coverage_report
 
 from pgserver import PgServer, PgServerError, start_server
+from readypolicy.cli.context import REVISION_VARIABLES
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 ARTIFACTS = FIXTURES / "artifacts"
 OPA = REPO / ".tools" / "bin" / "opa"
+CI_REVISION_VARIABLES = frozenset(variable for variable, _ci in REVISION_VARIABLES)
+"""Commit variables of CI systems: the CLI decides the revision they name, so tests must not inherit them."""
 
 
 def require_opa() -> Path:
@@ -49,7 +52,7 @@ def run_cli(
     would also break coverage's own data file and add its complaints to stderr.
     """
     dropped = ("READYPOLICY_",) if measured else ("READYPOLICY_", "COVERAGE_")
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(dropped) and k not in CI_REVISION_VARIABLES}
     full_env.update({"READYPOLICY_ACTOR": "test", "PYTHONPATH": str(REPO / "engine")})
     full_env.update(env or {})
     argv = [sys.executable, "-m", "readypolicy", *map(str, args)]

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import socket
 import subprocess
 import tarfile
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from opa_client.opa import OpaClient
 
 from policy_project import REPO, Project, make_project
 from readypolicy.canonical import raw_digest, rfc3339, utc_now
 from readypolicy.decision.inputs import build_input
+from readypolicy.drift.server import OpaServerReader
+from readypolicy.engines.interface import EngineError
 from readypolicy.engines.locate import find_opa
+from readypolicy.engines.opa_binary import OpaBinary
+from readypolicy.engines.opa_cli import OpaCliEngine
+from readypolicy.engines.opa_server import OpaServerEngine
+from readypolicy.policy import stage
 from readypolicy.policy.bundle_read import read_bundle
 from readypolicy.policy.pack import load_pack
 from readypolicy.store.open import open_store
@@ -37,7 +46,8 @@ def build(project: Project) -> tuple[Path, str]:
 
 def test_build_is_reproducible_and_round_trips(project: Project, tmp_path: Path) -> None:
     path, sha256 = build(project)
-    assert path.name == "readiness-1.0.0.tar.gz"
+    digest_prefix = load_pack(project.root / "policies").digest.removeprefix("sha256:")[:12]
+    assert path.name == f"readiness-1.0.0-{digest_prefix}.tar.gz"
     first = path.read_bytes()
     assert raw_digest(first) == sha256
     path.unlink()
@@ -113,12 +123,22 @@ def test_approve_refuses_a_stale_build(project: Project) -> None:
         handle.write("# edited after the build\n")
     result = project.run("policy", "approve")
     assert result.exit_code == 2
+    assert "does not exist; run `readypolicy policy build` first" in result.stderr  # builds are named by content
+    assert not (project.bundles / "lock.json").exists()
+
+    # A file under the name of the current sources that holds another build is refused as well.
+    [stale] = project.bundles.glob("*.tar.gz")
+    rebuilt, _ = build(project)
+    stale_bytes = stale.read_bytes()
+    rebuilt.write_bytes(stale_bytes)
+    result = project.run("policy", "approve")
+    assert result.exit_code == 2
     assert "was built from other sources" in result.stderr
     assert not (project.bundles / "lock.json").exists()
 
 
 def test_eval_locked_uses_the_approved_bundle_and_refuses_a_changed_one(project: Project) -> None:
-    _, sha256 = build(project)
+    approved, sha256 = build(project)
     assert project.run("policy", "approve", "--lane", "candidate").exit_code == 0
     [record] = project.eval_records("--module", "payments", "--lane", "candidate", "--locked")
     assert record["policy"]["bundle_sha256"] == sha256 and record["policy"]["source"] == "bundle"
@@ -127,10 +147,13 @@ def test_eval_locked_uses_the_approved_bundle_and_refuses_a_changed_one(project:
     assert missing.exit_code == 2
     assert "no approved bundle for pack 'readiness' lane 'integration'" in missing.stderr
 
-    # Rebuild the same name from edited sources: the bytes no longer match the lock.
+    # Put a build of edited sources under the approved name (`policy build` names it by its own
+    # digest, so by hand): the bytes no longer match the lock.
     with (project.root / "policies" / "config" / "data.yaml").open("a") as handle:
         handle.write("# edited after approval\n")
-    build(project)
+    rebuilt, _ = build(project)
+    assert rebuilt != approved
+    approved.write_bytes(rebuilt.read_bytes())
     changed = project.run("eval", "--module", "payments", "--lane", "candidate", "--locked")
     assert changed.exit_code == 2
     assert "the lock approved " + sha256 in changed.stderr
@@ -210,3 +233,62 @@ def test_opa_server_running_other_policy_is_refused(project: Project, opa_server
     result = project.run("eval", "--module", "payments", "--engine", "opa-server", "--server", opa_server)
     assert result.exit_code == 2
     assert "has not loaded policy" in result.stderr
+
+
+def test_opa_python_client_path_decides_like_the_cli_engine(project: Project, opa_server: str, tmp_path: Path) -> None:
+    """The server engine speaks through opa-python-client and gets, input for input, the CLI engine's decision."""
+    path, _ = build(project)
+    policy = read_bundle(path)
+    loaded = stage.load(policy, tmp_path / "cache")
+    store = open_store(str(project.root / "store.db"))
+    try:
+        records = store.latest_evidence("payments", "abc")
+    finally:
+        store.close()
+    now = rfc3339(utc_now())
+    server = OpaServerEngine(opa_server, timeout_s=30)
+    assert isinstance(server.http._client, OpaClient)
+    local = OpaCliEngine(OpaBinary(find_opa(None, REPO), tmp_path / "opa"))
+    for lane in policy.lanes:
+        # The real evidence, and the same module with none: every check missing, which must deny.
+        inputs = [build_input("payments", "abc", lane, records, now, []), build_input("payments", "abc", lane, [], now, [])]
+        served = server.evaluate(loaded, policy.query(lane), inputs)
+        assert served == local.evaluate(loaded, policy.query(lane), inputs)
+        assert served[1]["allow"] is False and {c["status"] for c in served[1]["checks"]} == {"missing"}
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8181/opa", "http://127.0.0.1:8181/?x=1", "ftp://127.0.0.1:8181"])
+def test_server_url_the_client_cannot_address_is_refused(url: str) -> None:
+    """opa-python-client always calls host:port/v1: a URL with a path prefix would silently reach another endpoint."""
+    with pytest.raises(EngineError, match="must be http"):
+        OpaServerEngine(url)
+
+
+@pytest.mark.parametrize("body", [b"<html>not OPA</html>", b'{"result": "not a list"}', b"[1, 2]"])
+def test_a_server_that_is_not_opa_is_an_engine_error(body: bytes) -> None:
+    """The attack: the URL points at something else answering 200. Every read is an EngineError (exit 2), never a crash
+    or a decision."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with pytest.raises(EngineError, match=f"OPA server {url}"):
+            OpaServerEngine(url, timeout_s=5).info()
+        with pytest.raises(EngineError, match=f"OPA server {url}"):
+            OpaServerReader(url, timeout_s=5).modules()
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -25,7 +25,7 @@ from readypolicy.drift.rego_diff import diff_modules, parse_module
 from readypolicy.engines.locate import find_opa
 from readypolicy.engines.opa_binary import OpaBinary
 from readypolicy.policy.bundle_build import bundle_bytes
-from readypolicy.policy.pack import load_pack
+from readypolicy.policy.pack import golden_dir, load_pack
 from readypolicy.store.open import open_store
 
 
@@ -97,7 +97,9 @@ def test_clean_then_unapproved_source_edits_are_named(project: Project) -> None:
 def test_rebuilt_or_missing_bundle_is_drift_against_the_lock(project: Project) -> None:
     lock = json.loads((project.bundles / "lock.json").read_text())["packs"]["readiness"]["candidate"]
     set_threshold(project, "candidate", "coverage_line_min", 72)
-    assert project.run("policy", "build").exit_code == 0  # same file name, other bytes
+    assert project.run("policy", "build").exit_code == 0  # a new, content-named file beside the approved one
+    [rebuilt] = [path for path in project.bundles.glob("*.tar.gz") if path.name != lock["bundle"]]
+    (project.bundles / lock["bundle"]).write_bytes(rebuilt.read_bytes())  # the approved name, other bytes
 
     code, report = drift(project, "--lane", "candidate")
     assert code == 1
@@ -148,6 +150,13 @@ def test_decisions_not_made_by_the_approved_policy(project: Project) -> None:
     assert bad.exit_code == 2 and "--decisions" in bad.output
 
 
+def project_golden(project: Project) -> Path:
+    """The golden case directory the project's default pack declares."""
+    directory = golden_dir(project.root / "policies")
+    assert directory is not None
+    return directory
+
+
 def write_golden(project: Project, lane: str) -> dict[str, Any]:
     """A golden case whose expectation is what the approved policy decides now."""
     store = open_store(str(project.root / "store.db"))
@@ -159,11 +168,8 @@ def write_golden(project: Project, lane: str) -> dict[str, Any]:
     [record] = project.eval_records("--module", "payments", "--lane", lane, "--locked", "--no-record")
     case = {"name": f"payments-{lane}", "lane": lane, "input": policy_input,
             "expected": {"allow": record["allow"], "checks": {c["id"]: c["status"] for c in record["checks"]}}}
-    golden = project.root / "policies" / "golden"
-    golden.mkdir(exist_ok=True)
-    for shipped in golden.glob("*.json"):
-        if not shipped.name.startswith("payments-"):
-            shipped.unlink()  # the repository's own cases are not this test's subject
+    golden = project_golden(project)
+    golden.mkdir(parents=True, exist_ok=True)  # the copied pack's `golden:` points outside policies/
     (golden / f"payments-{lane}.json").write_text(json.dumps(case))
     return case
 
@@ -185,7 +191,7 @@ def test_golden_cases_against_the_approved_bundle(project: Project) -> None:
     [change] = report["differences"]
     assert (change["expected"], change["actual"], change["lanes"]) == ("pass", "fail", ["candidate"])
 
-    broken = project.root / "policies" / "golden" / "broken.json"
+    broken = project_golden(project) / "broken.json"
     broken.write_text('{"name": "x"}')
     result = project.run("drift", "--golden")
     assert result.exit_code == 2 and "broken.json" in result.stderr

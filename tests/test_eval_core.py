@@ -56,7 +56,7 @@ def test_reingest_is_idempotent(tmp_path: Path) -> None:
     report = coverage_json(tmp_path / "c.json", 80, 100)
     first = run_cli("ingest", report, "-m", "svc", "-r", "r1", cwd=project)
     second = run_cli("ingest", report, "-m", "svc", "-r", "r1", cwd=project)
-    assert first.stdout.startswith("stored") and second.stdout.startswith("unchanged")
+    assert first.stdout.startswith("stored") and second.stdout.startswith("again")
     assert len(open_store(str(project / "store.db")).list_evidence("svc")) == 1
 
 

@@ -51,7 +51,8 @@ def test_postgres_stopped_mid_fleet_eval(private_server: PgServer, tmp_path: Pat
     env = {k: v for k, v in os.environ.items() if not k.startswith(("READYPOLICY_", "COVERAGE_"))}
     env.update({"PYTHONPATH": str(REPO / "engine"), "READYPOLICY_ACTOR": "test", "READYPOLICY_BATCH_SIZE": "10"})
     child = subprocess.Popen(
-        [sys.executable, "-m", "readypolicy", "--store", url, "eval", "--all", "--lane", "candidate", "--format", "json"],
+        [sys.executable, "-m", "readypolicy", "--store", url, "eval", "--all", "--revision", "r1", "--lane", "candidate",
+         "--format", "json"],
         cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     deadline = time.monotonic() + 120

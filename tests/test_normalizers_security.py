@@ -217,13 +217,18 @@ def test_bandit_json_and_sarif_of_one_scan_agree(tmp_path: Path) -> None:
 
 def test_ruff_sarif_levels_and_file_uris(tmp_path: Path) -> None:
     raw = _load("sarif/ruff.sarif")
-    data = ingest(tmp_path, ARTIFACTS / "sarif" / "ruff.sarif")["data"]
+    data = ingest(tmp_path / "as-is", ARTIFACTS / "sarif" / "ruff.sarif")["data"]
     results = raw["runs"][0]["results"]
     assert data["total"] == len(results) == 5
-    assert data["counts"]["high"] == sum(1 for r in results if r["level"] == "error") == 5
     uris = sorted(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results)
     assert sorted(f["file"] for f in data["findings"]) == [uri.removeprefix("file://") for uri in uris]
     assert data["tool"] == "ruff"
+    # ruff is a linter, so its levels grade only rules tagged as security ones (untagged: see
+    # test_fidelity_security_coverage.py); tagged, every `error` is high.
+    for rule in raw["runs"][0]["tool"]["driver"]["rules"]:
+        rule["properties"]["tags"] = ["security"]
+    tagged = ingest(tmp_path / "tagged", write_json(tmp_path, "tagged.sarif", raw))["data"]
+    assert tagged["counts"]["high"] == sum(1 for r in results if r["level"] == "error") == 5
 
 
 def test_gitleaks_sarif_without_levels_is_warning(tmp_path: Path) -> None:

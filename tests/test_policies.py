@@ -3,8 +3,9 @@
 Each pack's Rego tests run with `opa test` over its sources staged at their bundle paths, under the
 restricted capabilities evaluations use; line coverage of the policy files (tests excluded) must
 stay at or above 90%. The sources must compile with `opa check --strict` and be `opa fmt` clean.
-Golden cases (policies/golden/*.json) are evaluated end to end through the same engine wiring the
-CLI uses, against the staged default pack, and must give exactly the recorded decision.
+Golden cases (tests/golden/readiness/*.json, where pack.yaml `golden` points) are evaluated end to
+end through the same engine wiring the CLI uses, against the staged default pack, and must give exactly
+the recorded decision.
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ from readypolicy.engines.locate import find_opa
 from readypolicy.engines.opa_binary import OpaBinary
 from readypolicy.engines.opa_cli import OpaCliEngine
 from readypolicy.policy import stage
-from readypolicy.policy.pack import load_pack, pack_dir
+from readypolicy.policy.pack import golden_dir, load_pack, pack_dir
 from readypolicy.policy.source_tree import staged_sources
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
 PACKS = ("readiness", "priority", "enterprise")
-GOLDEN = sorted((POLICIES / "golden").glob("*.json"))
+GOLDEN_DIR = golden_dir(POLICIES)
+assert GOLDEN_DIR is not None
+GOLDEN = sorted(GOLDEN_DIR.glob("*.json"))
 MIN_COVERAGE = 90.0
 
 

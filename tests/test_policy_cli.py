@@ -115,6 +115,22 @@ def test_failing_test_is_named_with_its_source_location(demo: Path) -> None:
     assert "not measured" in result.stdout
 
 
+def test_golden_cases_absent_declared_empty_or_missing(demo: Path) -> None:
+    """No golden cases is said, never passed off as cases that held; a declared directory that is gone is exit 2."""
+    result = run(demo, "policy", "test", "--coverage-floor", "50")
+    assert result.exit_code == 0 and "has no golden cases" in result.stderr
+    update = run(demo, "policy", "golden", "update")
+    assert update.exit_code == 2 and "declares no golden case directory" in update.stderr
+
+    pack_yaml = demo / "policies" / "pack.yaml"
+    pack_yaml.write_text(PACK_YAML + "golden: ../golden\n")
+    gone = run(demo, "policy", "test", "--coverage-floor", "50")
+    assert gone.exit_code == 2 and "no golden case directory" in gone.stderr
+    (demo / "golden").mkdir()
+    empty = run(demo, "policy", "test", "--coverage-floor", "50")
+    assert empty.exit_code == 0 and "has no golden cases" in empty.stderr
+
+
 def test_compile_error_exits_2(demo: Path) -> None:
     (demo / "policies" / "src" / "gate.rego").write_text(POLICY + "\nbroken := undefined_var\n")
     result = run(demo, "policy", "test")
@@ -196,3 +212,40 @@ def test_explain_unknown_check_is_an_error(readiness: Project) -> None:
     result = readiness.run("policy", "explain", "-l", "candidate", "-m", "payments", "perf.slo")
     assert result.exit_code == 2
     assert "has no check 'perf.slo'" in result.stderr
+
+
+def test_explain_locates_a_reformatted_rule_and_a_threshold_read_in_a_renamed_helper(readiness: Project) -> None:
+    """The attack on text matching: the same rule split over lines after blank lines, its threshold read in a
+    helper with a new name, and a string elsewhere that looks like the rule. OPA's parse sees through all three."""
+    coverage = readiness.root / "policies" / "checks" / "coverage.rego"
+    one_line = 'result("coverage.line", lane) := coverage_verdict(coverage_doc, lib.threshold(lane, "coverage_line_min")) if {\n'
+    source = coverage.read_text()
+    assert one_line in source
+    split = '\n\n\n# moved down and split\nresult(\n\t"coverage.line",\n\tlane,\n) := judged_line_coverage(lane) if {\n'
+    helper = '\njudged_line_coverage(lane) := coverage_verdict(coverage_doc, lib.threshold(lane, "coverage_line_min"))\n'
+    coverage.write_text(source.replace(one_line, split) + helper)
+    (readiness.root / "policies" / "checks" / "decoy.rego").write_text(
+        'package readiness.checks\n\ndecoy_text := `\nresult("coverage.line", lane) := "a string, not a rule"\n`\n'
+    )
+    lines = coverage.read_text().splitlines()
+    row = next(i for i, line in enumerate(lines, start=1) if line == "result(" and lines[i] == '\t"coverage.line",')
+
+    result = readiness.run("policy", "explain", "-l", "candidate", "-m", "payments", "coverage.line")
+    assert result.exit_code == 0, result.output
+    out = result.stdout.splitlines()
+    assert [line for line in out if line.startswith("rule ")] == [f"rule {coverage}:{row}"]
+    assert "  | ) := judged_line_coverage(lane) if {" in out
+    assert "result:    PASS: line coverage 82.93%" in result.stdout
+    row_of = next(line for line in out if line.lstrip().startswith(("* coverage_line_min", "coverage_line_min")))
+    assert row_of.split()[:2] == ["*", "coverage_line_min"]
+
+
+def test_explain_marks_a_threshold_read_two_helpers_down(readiness: Project) -> None:
+    """tests.unit reads tests_min inside suite_verdict, called by suite_result: still the rule's threshold."""
+    result = readiness.run("policy", "explain", "-l", "candidate", "-m", "payments", "--format", "json", "tests.unit")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    [rule] = doc["rules"]
+    assert rule["text"] == 'result("tests.unit", lane) := suite_result("unit", lane)'
+    used = {t["name"] for t in doc["thresholds"] if t["used_by_rule"]}
+    assert used == {"tests_min"}

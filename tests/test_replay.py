@@ -16,7 +16,7 @@ from readypolicy.decision.record import record_id
 from readypolicy.engines.opa_binary import OpaBinary
 from readypolicy.engines.opa_cli import OpaCliEngine
 from readypolicy.evaluate import Subject, decide
-from readypolicy.policy.bundle_build import bundle_bytes
+from readypolicy.policy.bundle_build import bundle_bytes, bundle_file_name
 from readypolicy.policy.pack import load_pack
 from readypolicy.replay import ReplayError, check_replay, replay_decision
 from readypolicy.store.open import open_store
@@ -24,7 +24,7 @@ from signed_project import SignedProject, signed_project, write_waivable_pack
 from support import OPA, coverage_json, make_project, run_cli
 
 WAIVER = {"check": "coverage.line", "module": "svc", "lane": "candidate", "reason": "flaky runner",
-          "approver": "lead@example.com", "expires": "2021-01-01T00:00:00.000000Z"}
+          "approver": "lead@example.com", "created": "2020-01-01T00:00:00.000000Z", "expires": "2021-01-01T00:00:00.000000Z"}
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +135,7 @@ def test_the_recorded_policy_must_be_found_by_digest(tmp_path: Path) -> None:
     assert wrong.returncode == 2 and f"{other} has {load_pack(pack_dir).digest}" in wrong.stderr
 
     (project.root / "bundles").mkdir()
-    original.rename(project.root / "bundles" / "mini-0.1.0.tar.gz")
+    original.rename(project.root / "bundles" / bundle_file_name("mini", project.record()["policy"]["revision"]))
     built = _replay(project)
     assert built.returncode == 0, built.stderr
 
@@ -185,7 +185,7 @@ def test_replay_decides_at_the_recorded_time(tmp_path: Path) -> None:
     later = {**made.record, "evaluated_at": at,
              "input_digest": digest(build_input("svc", "r1", "candidate", evidence, at, [WAIVER]))}
     result = replay_decision(later, store, policy, engine, tmp_path / "cache")
-    assert result.differences == ("checks[0].status", "checks[0].waiver", "allow")
+    assert result.differences == ("checks[0].status", "checks[0].waiver", "allow", "summary.fail", "summary.waived")
     with pytest.raises(ReplayError, match=r"differs at checks\[0\]\.status: recorded 'waived', replayed 'fail'"):
         check_replay(result)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -13,19 +14,23 @@ from jsonschema import Draft4Validator
 from junitparser import Failure, JUnitXml, Skipped
 
 from policy_project import Project, make_project
+from readypolicy.canonical import rfc3339, utc_now
 from readypolicy.report.markdown import cell
 from readypolicy.report.registry import get_format
 from readypolicy.report.sarif import level
 
-WAIVERS = """\
+CREATED = utc_now() - timedelta(days=1)
+WAIVERS = f"""\
 waivers:
   - check: tests.unit
     module: payments
     lane: candidate
     reason: flaky upstream fixture, tracked
     approver: bob
-    expires: 2200-01-01T00:00:00Z
+    created: {rfc3339(CREATED)}
+    expires: {rfc3339(CREATED + timedelta(days=7))}
 """
+"""Granted yesterday for a week: within the readiness pack's 30-day candidate waiver lifetime."""
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +58,14 @@ def test_markdown_table_and_blocking_checks(records: list[dict[str, Any]]) -> No
     row = next(line for line in lines if line.startswith("| payments |"))
     assert row.count("not ready") == 2
     blocking = checks_with(records, "fail", "missing")
-    table_rows = [line for line in lines if line.startswith(("| payments | candidate |", "| payments | integration |"))]
+    section = lines[lines.index("### Blocking checks"):lines.index("### Waived and advisory checks (not blocking)")]
+    table_rows = [line for line in section if line.startswith(("| payments | candidate |", "| payments | integration |"))]
     assert len(table_rows) == len(blocking)
     waived = checks_with(records, "waived")[0][1]
     assert f"`{waived['id']}`" not in "\n".join(r for r in table_rows if "| candidate |" in r)
+    excepted = lines[lines.index("### Waived and advisory checks (not blocking)"):]
+    assert any(f"| candidate | `{waived['id']}` | waived |" in line for line in excepted)
+    assert "1 waived" in row
 
 
 def test_markdown_cells_cannot_break_the_table() -> None:
@@ -103,6 +112,8 @@ def test_junit_reads_back_as_ci_tools_read_it(records: list[dict[str, Any]], tmp
         assert suite.skipped == sum(1 for c in record["checks"] if c["status"] == "waived")
         props = {p.name: p.value for p in suite.properties()}
         assert props["decision_id"] == record["decision_id"]
+        for status in ("pass", "fail", "missing", "waived", "warn"):
+            assert props[f"summary.{status}"] == str(sum(1 for c in record["checks"] if c["status"] == status))
 
 
 def _sarif_validator() -> Draft4Validator:
@@ -120,10 +131,17 @@ def test_sarif_validates_against_the_oasis_schema(records: list[dict[str, Any]])
     assert {r["id"] for r in rules} == {c["id"] for r in records for c in r["checks"]}
     assert all("helpUri" not in rule and rule["help"]["text"] for rule in rules)
     blocking = checks_with(records, "fail", "missing")
-    assert len(run["results"]) == len(blocking)
+    waived = checks_with(records, "waived")
+    assert len(run["results"]) == len(blocking) + len(waived)
+    suppressed = [r for r in run["results"] if r.get("suppressions")]
+    assert [r["ruleId"] for r in suppressed] == [c["id"] for _, c in waived]
+    [suppression] = suppressed[0]["suppressions"]
+    assert suppression["status"] == "accepted" and "approved by bob" in suppression["justification"]
     for result in run["results"]:
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
         assert result["level"] == rules[result["ruleIndex"]]["defaultConfiguration"]["level"]
+    decisions = run["properties"]["decisions"]
+    assert [d["summary"]["waived"] for d in decisions] == [len(checks_with([r], "waived")) for r in records]
     fingerprints = [r["partialFingerprints"]["readypolicy/v1"] for r in run["results"]]
     assert len(set(fingerprints)) == len(fingerprints)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from policy_project import make_project as make_readiness_project
-from readypolicy.canonical import parse_rfc3339, rfc3339
+from readypolicy.canonical import parse_rfc3339, rfc3339, utc_now
 from readypolicy.decision.record import record_id, to_row
 from readypolicy.report.html import blocking_count, cell_status
 from readypolicy.store.open import open_store
@@ -145,7 +145,7 @@ def test_matrix_shows_the_latest_decision_of_each_module(mini_project: Path) -> 
 
 def test_blocking_checks_are_listed_with_their_message(mini_project: Path) -> None:
     page = _report(mini_project)
-    blocking = page.split('aria-label="blocking checks"', 1)[1]
+    blocking = page.split('aria-label="blocking checks"', 1)[1].split("<section", 1)[0]  # this section only
     assert "40% is not above 70%" in blocking
     assert "no coverage evidence" in blocking
     assert "svc-ok" not in blocking  # nothing blocks it
@@ -175,8 +175,9 @@ def test_a_bad_since_is_a_usage_error(mini_project: Path) -> None:
 
 
 def test_waived_checks_and_remediations_from_the_readiness_pack(tmp_path: Path) -> None:
+    created = utc_now() - timedelta(days=1)  # within the pack's 30-day candidate waiver lifetime
     waiver = ("- {check: security.sast, module: payments, lane: candidate, reason: accepted B602 in a test helper,"
-              " approver: bob, expires: '2099-01-01T00:00:00Z'}\n")
+              f" approver: bob, created: '{rfc3339(created)}', expires: '{rfc3339(created + timedelta(days=7))}'}}\n")
     project = make_readiness_project(tmp_path, waivers=waiver)
     assert project.run("eval", "--all", "--lane", "candidate").exit_code == 1
     assert project.run("report", "--html", str(tmp_path / "r.html")).exit_code == 0

@@ -102,9 +102,9 @@ def test_cli_migrate_and_copy(tmp_path: Path, pg_url: str, monkeypatch: pytest.M
     for _ in range(2):
         result = runner.invoke(cli, ["--store", src_url, "store", "migrate"])
         assert result.exit_code == 0, result.output
-        assert result.output == f"{src_url}: schema version 1\n"
+        assert result.output == f"{src_url}: schema version 2\n"
     result = runner.invoke(cli, ["store", "migrate"], env={"READYPOLICY_STORE": pg_url})
-    assert result.output == f"{pg_url}: schema version 1\n"
+    assert result.output == f"{pg_url}: schema version 2\n"
 
     src = open_store(src_url)
     fill(src)
@@ -124,6 +124,7 @@ def test_cli_migrate_and_copy(tmp_path: Path, pg_url: str, monkeypatch: pytest.M
 
 def test_cli_copy_failure_exits_2_without_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
+    open_store(str(tmp_path / "a.db")).close()  # the source exists, so the failure is the destination's
     args = ["store", "copy", "--from", str(tmp_path / "a.db"),
             "--to", "postgresql://ops:hunter2@127.0.0.1:1/ready?connect_timeout=2"]
     result = CliRunner().invoke(cli, args)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
+from readypolicy.canonical import rfc3339, utc_now
 from readypolicy.cli.main import cli
 from readypolicy.config import load_config
 from readypolicy.engines.interface import EngineInfo, LoadedPolicy, RegoEngine
@@ -56,6 +58,15 @@ decision := {"allow": check.status == "pass", "checks": [check, strong]}
 MODULES = {"alpha": 60, "bravo": 65, "charlie": 72, "delta": 78, "echo": 85, "foxtrot": 95}
 
 
+def strong_waivers(now: datetime) -> list[dict[str, str]]:
+    """A waiver of coverage.strong per module: a decision may only say `waived` with one behind it."""
+    return [
+        {"check": "coverage.strong", "module": module, "lane": "candidate", "reason": "informational only",
+         "approver": "lead", "created": rfc3339(now - timedelta(days=1)), "expires": rfc3339(now + timedelta(days=5))}
+        for module in MODULES
+    ]
+
+
 def git(root: Path, *args: str) -> str:
     done = subprocess.run(
         ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-C", str(root), *args],
@@ -89,6 +100,7 @@ def repo(tmp_path: Path) -> Path:
         report = coverage_json(root / f"{module}.json", percent, 100)
         result = run(root, "ingest", "--module", module, "--revision", f"{module}-r1", "--scope", "unit", str(report))
         assert result.exit_code == 0, result.output
+    (root / "waivers.yaml").write_text(json.dumps(strong_waivers(utc_now())))
     return root
 
 
@@ -196,7 +208,8 @@ def test_evaluation_is_batched_not_per_module(repo: Path) -> None:
         base = resolve_policy("HEAD~1", repo / "policies")
         head = resolve_policy("HEAD", repo / "policies")
         result = what_if(store=rt.store, engine=engine, base=("HEAD~1", base), head=("HEAD", head), lanes=["candidate"],
-                         cache_dir=rt.cache_dir, now="2026-01-01T00:00:00.000000Z", batch_size=4)
+                         cache_dir=rt.cache_dir, now="2026-01-01T00:00:00.000000Z", batch_size=4,
+                         waivers=strong_waivers(datetime(2026, 1, 1, tzinfo=UTC)))
     finally:
         rt.close()
     # Six modules in batches of four: two processes per policy, never one per module.

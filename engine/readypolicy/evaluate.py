@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from readypolicy.decision.catalog import lane_rules
 from readypolicy.decision.inputs import build_input
-from readypolicy.decision.record import build_record, check_policy_result
+from readypolicy.decision.record import build_record, check_decision
 from readypolicy.engines.interface import RegoEngine
 from readypolicy.errors import ReadyPolicyError
+from readypolicy.identifiers import check_identifier
 from readypolicy.policy import stage
 from readypolicy.policy.interface import PolicySet
-from readypolicy.store.interface import EvidenceRecord, Store
+from readypolicy.store.interface import EvidenceRecord, Store, checked_evidence
 
 
 class SubjectError(ReadyPolicyError):
@@ -49,14 +51,27 @@ class Evaluation:
     """The evidence documents used."""
 
 
-def resolve_subject(store: Store, module: str, revision: str | None) -> Subject:
-    """The subject for a module, defaulting to the revision ingested last."""
-    chosen = revision or store.latest_revision(module)
+def resolve_subject(store: Store, module: str, revision: str | None, named_by: str = "--revision") -> Subject:
+    """The subject for a module: the named revision, which must have evidence, else the one ingested last.
+
+    A named revision is never replaced by another one: deciding an older revision's evidence for
+    a commit whose own ingest failed would pass a gate on the wrong code. `named_by` says where the
+    revision came from (flag or environment variable), for the message.
+    """
+    check_identifier("module", module)
+    if revision is not None:
+        check_identifier("revision", revision, named_by)
+        if not store.latest_evidence(module, revision):
+            known = ", ".join(store.modules()) or "none"
+            raise SubjectError(
+                f"no evidence stored for module {module!r} at revision {revision!r} (from {named_by}); "
+                f"ingest that revision's artifacts first (modules with evidence: {known})"
+            )
+        return Subject(module, revision)
+    chosen = store.latest_revision(module)
     if chosen is None:
         known = ", ".join(store.modules()) or "none"
         raise SubjectError(f"no evidence stored for module {module!r} (modules with evidence: {known})")
-    if revision is not None and not store.list_evidence(module, revision=revision):
-        raise SubjectError(f"no evidence stored for module {module!r} at revision {revision!r}")
     return Subject(module, chosen)
 
 
@@ -82,7 +97,7 @@ def evaluate(
     pending: deque[Future[list[Evaluation]]] = deque()
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="readypolicy-eval") as pool:
         for start in range(0, len(subjects), batch_size):
-            batch = [(s, tuple(store.latest_evidence(s.module, s.revision))) for s in subjects[start : start + batch_size]]
+            batch = [(s, current_evidence(store, s)) for s in subjects[start : start + batch_size]]
             pending.append(pool.submit(
                 decide, engine=engine, policy=policy, cache_dir=cache_dir, lane=lane, now=now, waivers=waivers,
                 batch=batch,
@@ -91,6 +106,15 @@ def evaluate(
                 yield from pending.popleft().result()
         while pending:
             yield from pending.popleft().result()
+
+
+def current_evidence(store: Store, subject: Subject) -> tuple[EvidenceRecord, ...]:
+    """The subject's current document per slot, each checked against its content address.
+
+    A row edited in the database (a coverage figure raised, a failure removed) no longer hashes
+    to its digest; it is refused here, before any policy sees it or any decision is signed.
+    """
+    return tuple(checked_evidence(record, store.url) for record in store.latest_evidence(subject.module, subject.revision))
 
 
 def decide(
@@ -109,6 +133,7 @@ def decide(
     recorded decision names. Both go through here, so a replay exercises the code that decided.
     """
     query = policy.query(lane)
+    rules = lane_rules(policy, lane)
     loaded = stage.load(policy, cache_dir)
     info = engine.info()
     evidence = [tuple(records) for _, records in batch]
@@ -119,7 +144,7 @@ def decide(
     results = engine.evaluate(loaded, query, inputs)
     out: list[Evaluation] = []
     for (subject, _), records, policy_input, result in zip(batch, evidence, inputs, results, strict=True):
-        checked = check_policy_result(result, query)
+        checked = check_decision(result, query, policy_input, rules)
         record = build_record(
             module=subject.module, revision=subject.revision, lane=lane, policy=policy, engine=info,
             records=records, policy_input=policy_input, result=checked, evaluated_at=now,

@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from readypolicy.canonical import digest
 from readypolicy.engines.interface import RegoEngine
 from readypolicy.errors import ReadyPolicyError
 from readypolicy.evaluate import Subject, decide
+from readypolicy.policy.bundle_build import bundle_file_name
 from readypolicy.policy.bundle_read import read_bundle
 from readypolicy.policy.interface import PolicyError, PolicySet
 from readypolicy.runtime import Runtime
 from readypolicy.signing.attest import differences
-from readypolicy.store.interface import EvidenceRecord, Store
+from readypolicy.store.interface import EvidenceRecord, Store, evidence_problem
 
 PROVENANCE_PATHS = frozenset({"decision_id", "engine.version", "policy.source", "policy.bundle_sha256"})
 """Record paths a faithful replay may change: the id (a digest of everything, engine version
@@ -67,9 +67,9 @@ def recorded_evidence(record: dict[str, Any], store: Store) -> tuple[EvidenceRec
         stored = store.get_evidence(wanted)
         if stored is None:
             raise ReplayError(f"{label} named by the decision is not in {store.url} (pruned or never copied)")
-        actual = digest(stored.document)
-        if actual != wanted:
-            raise ReplayError(f"{label} was altered in {store.url}: its document now hashes to {actual}")
+        problem = evidence_problem(stored)  # the same check live evaluation makes
+        if problem is not None:
+            raise ReplayError(f"{label} was altered in {store.url}: {problem}")
         found.append(stored)
     return tuple(found)
 
@@ -100,15 +100,15 @@ def policy_candidates(
 ) -> list[tuple[str, Callable[[], PolicySet]]]:
     """Where the recorded policy may be found: the given bundle alone, else the built bundle, else the tree.
 
-    A bundle built by `policy build` is named `<pack>-<version>.tar.gz` in the bundles directory,
+    A bundle built by `policy build` is named by its pack and revision in the bundles directory,
     so the record's pack and revision say where it would be; the current source tree of the pack
     is tried last and only counts if its digest still matches.
     """
     if explicit is not None:
         return [(str(explicit), lambda: read_bundle(explicit))]
     pack = str(record.get("pack"))
-    version = str((record.get("policy") or {}).get("revision", "")).split("+", 1)[0]
-    built = rt.config.path(rt.config.bundles) / f"{pack}-{version}.tar.gz"
+    revision = str((record.get("policy") or {}).get("revision", ""))
+    built = rt.config.path(rt.config.bundles) / bundle_file_name(pack, revision)
     return [
         (str(built), lambda: read_bundle(built)),
         (f"source tree of pack {pack!r}", lambda: rt.policy(pack=pack)),

@@ -18,7 +18,7 @@ from readypolicy.policy.bundle_read import read_bundle
 from readypolicy.policy.interface import PolicySet
 from readypolicy.policy.pack import load_pack, pack_dir
 from readypolicy.store.interface import Store
-from readypolicy.store.open import open_store
+from readypolicy.store.open import is_postgres, open_store
 
 
 @dataclass
@@ -31,9 +31,27 @@ class Runtime:
 
     @property
     def store(self) -> Store:
-        """The configured store (opened on first use)."""
+        """The configured store, which must already exist (opened on first use).
+
+        Commands that read (eval, evidence, report, drift, replay, audit) use this: a missing
+        store is an error, never a new empty one that a gate would then read as "nothing to decide".
+        """
+        return self._open(create=False)
+
+    @property
+    def writable_store(self) -> Store:
+        """The configured store for a command that writes (ingest, policy approve).
+
+        A SQLite file is created with its schema if need be (the zero-setup path); a PostgreSQL
+        store is migrated only with `store_auto_migrate`, since creating tables is the owner
+        role's act (`readypolicy store migrate`), not the CI writer's.
+        """
+        url = self.config.store_url()
+        return self._open(create=not is_postgres(url) or self.config.store_auto_migrate)
+
+    def _open(self, create: bool) -> Store:
         if self._store is None:
-            self._store = open_store(self.config.store_url())
+            self._store = open_store(self.config.store_url(), create=create, timeout_s=self.config.store_timeout_s)
         return self._store
 
     @property
@@ -53,6 +71,15 @@ class Runtime:
 
             return OpaServerEngine(server, timeout_s=self.config.opa_timeout_s)
         return OpaCliEngine(self.opa())
+
+    @property
+    def lanes(self) -> tuple[str, ...]:
+        """Lanes to decide and report, in promotion order: the `lanes` setting, else the configured pack's.
+
+        A pack writes its lane list once (`lane_order` in its config data, which its Rego reads too), so
+        Python and policy cannot disagree on the order.
+        """
+        return self.config.lanes or tuple(self.policy().lanes)
 
     def policy(self, pack: str | None = None, bundle: Path | None = None) -> PolicySet:
         """The policy set of a built bundle if given, else of the configured (or named) pack."""

@@ -44,11 +44,21 @@ result("chaos.validation", _) := lib.verdict(
 	count(chaos_docs) > 0
 } else := lib.missing("chaos")
 
+# Each phase is told as it was: a hypothesis probed and not met is "not met", never "not probed".
 chaos_flaw(e) := "no steady-state hypothesis was probed" if {
-	null in {e.steady_state_before, e.steady_state_after}
-} else := sprintf("run %s, deviated %v, steady state before %v / after %v", [e.status, e.deviated, e.steady_state_before, e.steady_state_after]) if {
-	not e.passed
+	e.steady_state_before == null
+	e.steady_state_after == null
+} else := sprintf("run %s, deviated %v, steady state before: %s / after: %s", [e.status, e.deviated, steady_word[e.steady_state_before], steady_word[e.steady_state_after]]) if {
+	not chaos_verified(e)
 }
+
+chaos_verified(e) if {
+	e.passed
+	e.steady_state_before == true
+	e.steady_state_after == true
+}
+
+steady_word := {true: "met", false: "not met", null: "not probed"}
 
 result("chaos.matrix", lane) := lib.missing("chaos") if {
 	count(chaos_docs) == 0

@@ -1,5 +1,11 @@
 # Coverage checks
 # Unit-test coverage is the report ingested with scope `unit`, else the one in the default scope.
+# A report totals every file it measured, and a bare `coverage run -m pytest` measures the tests
+# too, whose lines are nearly all covered: the totals overstate the module. So the check sums the
+# per-file counts of the files that are the module's source: those under the manifest's
+# `coverage.source` paths (every measured file when it names none), minus its `coverage.omit`
+# globs, minus test files, which never count. Documents stored before per-file counts existed
+# are judged on their totals, and the message says so.
 package readiness.checks
 
 import data.readiness.lib
@@ -13,7 +19,122 @@ result("coverage.line", lane) := coverage_verdict(coverage_doc, lib.threshold(la
 	coverage_doc
 } else := lib.missing("coverage")
 
-coverage_verdict(d, minimum) := lib.pass(
+# The manifest's `coverage: {source: [...], omit: [...]}`, if any.
+coverage_settings := s if {
+	lib.has_manifest
+	s := object.get(input.manifest, "coverage", {})
+} else := {}
+
+coverage_sources := object.get(coverage_settings, "source", [])
+
+coverage_omits := object.get(coverage_settings, "omit", [])
+
+# Directories holding tests, and file names that are tests, across the usual Python and JS layouts.
+coverage_test_dirs := {"test", "tests", "__tests__"}
+
+coverage_file_name(path) := parts[count(parts) - 1] if parts := split(path, "/")
+
+coverage_is_test(path) if {
+	parts := split(path, "/")
+	some i, part in parts
+	i < count(parts) - 1
+	part in coverage_test_dirs
+}
+
+coverage_is_test(path) if {
+	name := coverage_file_name(path)
+	startswith(name, "test_")
+	endswith(name, ".py")
+}
+
+coverage_is_test(path) if endswith(coverage_file_name(path), "_test.py")
+
+coverage_is_test(path) if coverage_file_name(path) == "conftest.py"
+
+coverage_is_test(path) if regex.match(`\.(test|spec)\.[cm]?[jt]sx?$`, coverage_file_name(path))
+
+# A source path names a file or a directory; it matches whole path segments anywhere in the
+# reported path, so `src/payments` also matches LCOV's absolute `/ci/build/src/payments/x.py`.
+coverage_in_source(_) if count(coverage_sources) == 0
+
+coverage_in_source(path) if {
+	some source in coverage_sources
+	contains(concat("", ["/", path, "/"]), concat("", ["/", source, "/"]))
+}
+
+# Omit patterns are globs whose `*` also crosses `/`, as coverage.py's `omit` reads them.
+coverage_omitted(path) if {
+	some pattern in coverage_omits
+	glob.match(pattern, null, path)
+}
+
+# An omit pattern OPA cannot parse would silently omit nothing: refuse it instead. (The check is a
+# function of its own: a built-in error directly under `not` makes OPA drop the whole body.)
+coverage_bad_omits := [n |
+	some i, p in coverage_omits
+	not coverage_valid_glob(p)
+	n := i + 1
+]
+
+coverage_valid_glob(pattern) if is_boolean(glob.match(pattern, null, ""))
+
+coverage_counted(d) := [f |
+	some f in d.data.per_file
+	coverage_in_source(f.path)
+	not coverage_is_test(f.path)
+	not coverage_omitted(f.path)
+]
+
+# Which files counted, for the message: "under src/payments, tests and 1 omit pattern(s) excluded".
+coverage_rule_text := concat("", [coverage_under_text, coverage_excluded_text])
+
+coverage_under_text := "" if {
+	count(coverage_sources) == 0
+} else := sprintf("under %s, ", [concat(", ", coverage_sources)])
+
+coverage_excluded_text := "tests excluded" if {
+	count(coverage_omits) == 0
+} else := sprintf("tests and %d omit pattern(s) excluded", [count(coverage_omits)])
+
+coverage_verdict(d, minimum) := coverage_totals_verdict(d, minimum) if {
+	not is_array(object.get(d.data, "per_file", null))
+} else := lib.fail(
+	sprintf("coverage.omit entries %v of the manifest are not valid glob patterns", [coverage_bad_omits]),
+	[d.digest],
+) if {
+	count(coverage_bad_omits) > 0
+} else := coverage_source_verdict(d, coverage_counted(d), minimum)
+
+coverage_source_verdict(d, files, minimum) := lib.fail(
+	sprintf("none of the %d measured file(s) is module source with lines to cover (%s): the report does not measure the module's code", [count(d.data.per_file), coverage_rule_text]),
+	[d.digest],
+) if {
+	sum([f.lines_total | some f in files]) == 0
+} else := coverage_lines_verdict(
+	d, {
+		"files": count(files),
+		"covered": sum([f.lines_covered | some f in files]),
+		"total": sum([f.lines_total | some f in files]),
+	},
+	minimum,
+)
+
+# Rounded to two decimals before the comparison, as the normalizers round line_percent.
+coverage_percent(counted) := round((10000 * counted.covered) / counted.total) / 100
+
+coverage_lines_verdict(d, counted, minimum) := lib.pass(coverage_lines_message(d, counted, "is above", minimum), [d.digest]) if {
+	coverage_percent(counted) > minimum
+} else := lib.fail(coverage_lines_message(d, counted, "is not above", minimum), [d.digest])
+
+coverage_lines_message(d, counted, verdict, minimum) := sprintf(
+	"line coverage %s%% over %d of %d measured file(s) (%s) %s the %v%% this lane requires (%d/%d lines)",
+	[
+		lib.two_decimals(coverage_percent(counted)), counted.files, count(d.data.per_file),
+		coverage_rule_text, verdict, minimum, counted.covered, counted.total,
+	],
+)
+
+coverage_totals_verdict(d, minimum) := lib.pass(
 	sprintf("line coverage %s%% is above the %v%% this lane requires (%d/%d lines)", [lib.two_decimals(d.data.line_percent), minimum, d.data.lines_covered, d.data.lines_total]),
 	[d.digest],
 ) if {

@@ -63,16 +63,25 @@ result("shadow.traffic", lane) := lib.verdict(
 	d := lib.operation("shadow-traffic")
 } else := lib.missing_operation("shadow-traffic")
 
-# The multiple of expected capacity a load test reached: as recorded, else achieved / expected rps.
-load_multiplier(d) := details(d).multiplier_of_expected if {
-	is_number(details(d).multiplier_of_expected)
-} else := details(d).achieved_rps / input.manifest.capacity.expected_rps if {
+# The multiple of expected capacity a load test reached, always recomputed from what was measured:
+# achieved rps / the manifest's capacity.expected_rps. The record's multiplier_of_expected is a
+# claim: it never stands in for the measurement, and one that disagrees is named as ignored.
+load_multiplier(d) := details(d).achieved_rps / input.manifest.capacity.expected_rps if {
+	is_number(details(d).achieved_rps)
+	is_number(input.manifest.capacity.expected_rps)
 	input.manifest.capacity.expected_rps > 0
 }
 
+# A claimed multiplier more than 1% away from the recomputed one, as a remark for the message.
+claim_note(d) := sprintf(" (the record's claimed %s× is ignored)", [lib.two_decimals(claimed)]) if {
+	claimed := details(d).multiplier_of_expected
+	is_number(claimed)
+	abs(claimed - load_multiplier(d)) > 0.01 * load_multiplier(d)
+} else := ""
+
 result("load.capacity", lane) := lib.verdict(
 	((outcome_problems(d) | load_problems(d, lane)) | bounded(d, "error_rate", lane, "load_error_rate_max", "the load-test error rate")),
-	sprintf("load test reached %s× the expected capacity (%v rps) with error rate %v", [multiplier_text(d), detail(d, "achieved_rps"), detail(d, "error_rate")]),
+	sprintf("load test reached %s× the expected capacity (%v rps)%s with error rate %v", [multiplier_text(d), detail(d, "achieved_rps"), claim_note(d), detail(d, "error_rate")]),
 	[d.digest],
 ) if {
 	d := lib.operation("load-test")
@@ -82,13 +91,13 @@ multiplier_text(d) := lib.two_decimals(load_multiplier(d)) if {
 	load_multiplier(d)
 } else := "an unknown multiple of"
 
-load_problems(d, lane) := {sprintf("the load test reached %s× the expected capacity; this lane requires %v×", [lib.two_decimals(m), minimum]) |
+load_problems(d, lane) := {sprintf("the load test reached %s× the expected capacity%s; this lane requires %v×", [lib.two_decimals(m), claim_note(d), minimum]) |
 	m := load_multiplier(d)
 	minimum := lib.threshold(lane, "load_multiplier_min")
 	m < minimum
 } if {
 	load_multiplier(d)
-} else := {"the load test records neither multiplier_of_expected nor achieved_rps against a manifest capacity.expected_rps"}
+} else := {"the load test's capacity multiple cannot be computed: it needs the record's achieved_rps and the manifest's capacity.expected_rps"}
 
 gdpr_controls := ["processing_registry", "consent", "data_minimization", "access_audit_trail", "cross_border_protection"]
 

@@ -54,7 +54,19 @@ test_shadow_fail_mismatch if message("shadow.traffic", "integration", op_set("sh
 
 test_load_pass_message if message("load.capacity", "production", good) == "load test reached 2.50× the expected capacity (500 rps) with error rate 0.001"
 
-test_load_fail_low_multiplier if message("load.capacity", "production", op_set("load-test", "multiplier_of_expected", 1.5)) == "the load test reached 1.50× the expected capacity; this lane requires 2×"
+test_load_fail_low_multiplier if {
+	low := patch("operations", "load-test", [{"op": "add", "path": "/details/achieved_rps", "value": 300}, {"op": "add", "path": "/details/multiplier_of_expected", "value": 1.5}])
+	message("load.capacity", "production", low) == "the load test reached 1.50× the expected capacity; this lane requires 2×"
+}
+
+test_load_claimed_multiplier_is_recomputed if {
+	overclaim := op_set("load-test", "achieved_rps", 10)
+	message("load.capacity", "production", overclaim) == "the load test reached 0.05× the expected capacity (the record's claimed 2.50× is ignored); this lane requires 2×"
+	underclaim := op_set("load-test", "multiplier_of_expected", 1.5)
+	message("load.capacity", "production", underclaim) == "load test reached 2.50× the expected capacity (500 rps) (the record's claimed 1.50× is ignored) with error rate 0.001"
+	rounded := op_set("load-test", "multiplier_of_expected", 2.51)
+	message("load.capacity", "production", rounded) == "load test reached 2.50× the expected capacity (500 rps) with error rate 0.001"
+}
 
 test_load_multiplier_from_rps if {
 	no_multiplier := set("operations", "load-test", "/details", {"achieved_rps": 450, "error_rate": 0})
@@ -64,8 +76,11 @@ test_load_multiplier_from_rps if {
 }
 
 test_load_fail_without_measure if {
-	inp := set("operations", "load-test", "/details", {"error_rate": 0})
-	message("load.capacity", "production", inp) == "the load test records neither multiplier_of_expected nor achieved_rps against a manifest capacity.expected_rps"
+	cannot := "the load test's capacity multiple cannot be computed: it needs the record's achieved_rps and the manifest's capacity.expected_rps"
+	claim_only := set("operations", "load-test", "/details", {"multiplier_of_expected": 2.5, "error_rate": 0})
+	message("load.capacity", "production", claim_only) == cannot
+	no_capacity := json.patch(good, [{"op": "remove", "path": "/manifest/capacity"}])
+	message("load.capacity", "production", no_capacity) == cannot
 }
 
 test_load_fail_error_rate if message("load.capacity", "production", op_set("load-test", "error_rate", 0.05)) == "the load-test error rate is 0.05; this lane requires at most 0.01"

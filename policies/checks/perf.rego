@@ -1,7 +1,8 @@
 # Performance checks
 # A baseline needs p50/p95/p99 and a CI95 for every metric. SLO compliance is judged on the
 #   CI95 upper bound of p95, so a lucky sample cannot pass a budget its true p95 may exceed.
-#   An SLO key <op>_p95_ms in the manifest is matched with the perf metric named <op>.
+#   An SLO key <op>_p95_ms in the manifest is matched with the perf metric named <op>; the
+#   policy's lane ceiling caps the budget the manifest claims.
 package readiness.checks
 
 import data.readiness.lib
@@ -25,20 +26,30 @@ judged_ms(m) := m.ci95.upper_ms if {
 
 perf_digests := sort({e.digest | some e in perf_entries})
 
+# hyperfine -i keeps timing a command that exits non-zero: those times are not latencies of the
+#   operation, so any failed run fails the operation (in every report, not only the slowest).
+failed_runs := {[e.name, msg] |
+	some e in perf_entries
+	e.metric.failed_runs > 0
+	msg := sprintf("%s: %v of %v run(s) exited non-zero; timings of a failing command are not latencies", [e.name, e.metric.failed_runs, object.get(e.metric, "sample_size", null)])
+}
+
 result("perf.baseline", _) := baseline_verdict if {
 	count(perf_entries) > 0
 } else := lib.missing("perf")
 
-baseline_verdict := lib.fail(
+baseline_verdict := lib.fail(concat("; ", sort({msg | some [_, msg] in failed_runs})), perf_digests) if {
+	count(failed_runs) > 0
+} else := lib.fail(
 	sprintf("metric(s) without a CI95 of p95: %s", [concat(", ", sort(no_ci))]),
 	perf_digests,
 ) if {
 	no_ci := {name | some name, x in perf_metrics; x.metric.ci95 == null}
 	count(no_ci) > 0
 } else := lib.pass(
-	concat("; ", [sprintf("%s p50 %s / p95 %s / p99 %s ms, p95 CI95 [%s, %s]", [
-		name, lib.one_decimal(m.p50_ms), lib.one_decimal(m.p95_ms), lib.one_decimal(m.p99_ms),
-		lib.one_decimal(m.ci95.lower_ms), lib.one_decimal(m.ci95.upper_ms),
+	concat("; ", [sprintf("%s p50 %s / p95 %s / p99 %s, p95 CI95 [%s, %s]", [
+		name, lib.duration_ms(m.p50_ms), lib.duration_ms(m.p95_ms), lib.duration_ms(m.p99_ms),
+		lib.duration_ms(m.ci95.lower_ms), lib.duration_ms(m.ci95.upper_ms),
 	]) |
 		some name in sort(object.keys(perf_metrics))
 		m := perf_metrics[name].metric
@@ -46,38 +57,96 @@ baseline_verdict := lib.fail(
 	perf_digests,
 )
 
-slo_budgets := {op: budget |
-	some key, budget in object.get(object.get(input, "manifest", {}), "slo", {})
+# SLO budgets. The manifest's `slo: {<op>_p95_ms: N}` is the module's claim; the lane's ceiling
+#   in policy data (threshold <op>_p95_ms_max, else the general slo_p95_ms_max) bounds it. The
+#   budget judged is the lower of the two, so nothing in evidence can raise a bound, and an
+#   operation the policy sets a ceiling of its own for is judged even when the manifest omits it.
+slo_claims := {op: budget |
+	some key, budget in manifest_slo
 	endswith(key, "_p95_ms")
 	op := trim_suffix(key, "_p95_ms")
 }
 
-slo_problems contains sprintf("%s: no perf metric named %q", [op, op]) if {
-	some op, _ in slo_budgets
-	not perf_metrics[op]
+manifest_slo := input.manifest.slo if {
+	is_object(input.manifest.slo)
+} else := {}
+
+# A claim the policy can use: a positive number of milliseconds.
+valid_claim(op) := b if {
+	b := slo_claims[op]
+	is_number(b)
+	b > 0
 }
 
-slo_problems contains sprintf("%s: no CI95 to judge p95 on", [op]) if {
-	some op, _ in slo_budgets
-	perf_metrics[op].metric.ci95 == null
+ceiling_name(op) := sprintf("%s_p95_ms_max", [op])
+
+# Operations judged in a lane: every one the manifest budgets, and every measured one the lane
+# sets a ceiling of its own for.
+slo_ops(lane) := {op | some op, _ in slo_claims} | {op |
+	some op, _ in perf_metrics
+	lib.threshold(lane, ceiling_name(op))
 }
 
-slo_problems contains sprintf("%s: p95 CI95 upper bound %s ms exceeds the %v ms budget", [op, lib.one_decimal(upper), budget]) if {
-	some op, budget in slo_budgets
-	upper := perf_metrics[op].metric.ci95.upper_ms
-	upper > budget
+# [name, ms] of the lane's ceiling for an operation: its own, else the general one.
+slo_ceiling(lane, op) := [name, lib.threshold(lane, name)] if {
+	name := ceiling_name(op)
+	lib.threshold(lane, name)
+} else := ["slo_p95_ms_max", lib.threshold(lane, "slo_p95_ms_max")]
+
+# [ms, which budget applied] for an operation in a lane: the lower of claim and ceiling.
+slo_budget(lane, op) := [claim, "manifest budget"] if {
+	claim := valid_claim(op)
+	claim <= slo_ceiling(lane, op)[1]
+} else := [c[1], sprintf("lane maximum %s; the manifest claims %v ms", [c[0], valid_claim(op)])] if {
+	c := slo_ceiling(lane, op)
+	valid_claim(op)
+} else := [c[1], sprintf("lane maximum %s; the manifest sets no budget", [c[0]])] if {
+	c := slo_ceiling(lane, op)
 }
 
-result("perf.slo", _) := lib.missing("manifest") if {
+slo_problems(lane) := union({
+	{sprintf("%s: no perf metric named %q", [op, op]) |
+		some op in slo_ops(lane)
+		not perf_metrics[op]
+	},
+	{sprintf("%s: no CI95 to judge p95 on", [op]) |
+		some op in slo_ops(lane)
+		perf_metrics[op].metric.ci95 == null
+	},
+	{sprintf("%s: p95 CI95 upper bound %s exceeds the %s budget (%s)", [op, shown[0], shown[1], budget[1]]) |
+		some op in slo_ops(lane)
+		budget := slo_budget(lane, op)
+		upper := perf_metrics[op].metric.ci95.upper_ms
+		upper > budget[0]
+		shown := lib.durations_ms(upper, budget[0])
+	},
+	{msg |
+		some op in slo_ops(lane)
+		some [name, msg] in failed_runs
+		name == op
+	},
+	{sprintf("%s: the manifest budget %v is not a positive number of ms", [op, b]) |
+		some op, b in slo_claims
+		not valid_claim(op)
+	},
+	{sprintf("%s: this lane's policy sets no SLO ceiling (%s or slo_p95_ms_max)", [op, ceiling_name(op)]) |
+		some op in slo_ops(lane)
+		not slo_ceiling(lane, op)
+	},
+})
+
+result("perf.slo", lane) := lib.missing("manifest") if {
 	not lib.has_manifest
 } else := lib.missing("perf") if {
 	count(perf_entries) == 0
 } else := lib.fail("the manifest declares no <op>_p95_ms SLO budget", []) if {
-	count(slo_budgets) == 0
+	count(slo_claims) == 0
 } else := lib.verdict(
-	slo_problems,
-	concat("; ", sort([sprintf("%s p95 CI95 upper %s ms <= %v ms", [op, lib.one_decimal(perf_metrics[op].metric.ci95.upper_ms), b]) |
-		some op, b in slo_budgets
+	slo_problems(lane),
+	concat("; ", sort([sprintf("%s p95 CI95 upper %s <= %s (%s)", [op, shown[0], shown[1], budget[1]]) |
+		some op in slo_ops(lane)
+		budget := slo_budget(lane, op)
+		shown := lib.durations_ms(perf_metrics[op].metric.ci95.upper_ms, budget[0])
 	])),
 	perf_digests,
 )

@@ -123,8 +123,20 @@ test_sast_fail_without_semgrep if {
 }
 
 test_sast_tool_found_by_name if {
-	inp := json.patch(good, [{"op": "add", "path": "/evidence/sast/1/scope", "value": "sarif"}, {"op": "add", "path": "/evidence/sast/1/data/tool", "value": "Semgrep OSS"}])
+	inp := json.patch(good, [{"op": "add", "path": "/evidence/sast/1/scope", "value": "sarif"}, {"op": "add", "path": "/evidence/sast/1/format", "value": "sarif"}])
 	status("security.sast", "candidate", inp) == "pass"
+}
+
+test_sast_one_sarif_with_both_scanners_counts_for_both if {
+	inp := json.patch(drop("sast", "bandit"), [{"op": "add", "path": "/evidence/sast/0/scope", "value": "bandit-semgrep"}, {"op": "add", "path": "/evidence/sast/0/data/tool", "value": "bandit+semgrep"}])
+	status("security.sast", "candidate", inp) == "pass"
+}
+
+test_sast_scope_does_not_name_the_scanner if {
+	bandit_as_semgrep := json.patch(drop("sast", "semgrep"), [{"op": "add", "path": "/evidence/sast/0/scope", "value": "semgrep"}])
+	r := res("security.sast", "candidate", bandit_as_semgrep)
+	r.status == "fail"
+	r.message == "no report from semgrep, which this lane requires"
 }
 
 test_sast_missing if status("security.sast", "candidate", drop_kind("sast")) == "missing"
@@ -154,7 +166,13 @@ test_dependencies_missing if status("security.dependencies", "candidate", drop_k
 
 # security.no_critical_vulns
 
-test_no_critical_pass if message("security.no_critical_vulns", "candidate", good) == "no vulnerability or finding above high in 3 report(s)"
+test_no_critical_pass if message("security.no_critical_vulns", "candidate", good) == "no vulnerability or finding above high in 3 report(s); 42 package(s) audited by pip-audit"
+
+test_no_critical_fails_when_nothing_audited if {
+	r := res("security.no_critical_vulns", "candidate", set("dependencies", "pip-audit", "/audited", 0))
+	r.status == "fail"
+	r.message == "pip-audit audited no package: a report that audited no package is no evidence of no vulnerability"
+}
 
 test_no_critical_fail_on_dependency if {
 	r := res("security.no_critical_vulns", "candidate", set("dependencies", "pip-audit", "/vulnerabilities", [vuln("critical")]))
@@ -174,7 +192,7 @@ test_no_critical_missing if status("security.no_critical_vulns", "candidate", dr
 # perf.baseline
 
 test_perf_baseline_pass if {
-	message("perf.baseline", "candidate", good) == "decide p50 20.1 / p95 41.8 / p99 48.0 ms, p95 CI95 [40.2, 43.5]; tick p50 12.3 / p95 87.4 / p99 134.2 ms, p95 CI95 [85.1, 89.7]"
+	message("perf.baseline", "candidate", good) == "decide p50 20.1 ms / p95 41.8 ms / p99 48.0 ms, p95 CI95 [40.2 ms, 43.5 ms]; tick p50 12.3 ms / p95 87.4 ms / p99 134 ms, p95 CI95 [85.1 ms, 89.7 ms]"
 }
 
 test_perf_baseline_fail_without_ci if {
@@ -187,13 +205,13 @@ test_perf_baseline_missing if status("perf.baseline", "candidate", drop_kind("pe
 
 # perf.slo
 
-test_perf_slo_pass if message("perf.slo", "integration", good) == "decide p95 CI95 upper 43.5 ms <= 50 ms; tick p95 CI95 upper 89.7 ms <= 100 ms"
+test_perf_slo_pass if message("perf.slo", "integration", good) == "decide p95 CI95 upper 43.5 ms <= 50.0 ms (manifest budget); tick p95 CI95 upper 89.7 ms <= 100 ms (manifest budget)"
 
 test_perf_slo_judged_on_ci_upper_bound if {
 	# p95 itself (87.4) is within 88, its CI95 upper bound (89.7) is not
 	r := res("perf.slo", "integration", manifest_set("/slo/tick_p95_ms", 88))
 	r.status == "fail"
-	r.message == "tick: p95 CI95 upper bound 89.7 ms exceeds the 88 ms budget"
+	r.message == "tick: p95 CI95 upper bound 89.7 ms exceeds the 88.0 ms budget (manifest budget)"
 }
 
 test_perf_slo_fail_without_metric if message("perf.slo", "integration", manifest_set("/slo/reflect_p95_ms", 10)) == "reflect: no perf metric named \"reflect\""
@@ -208,7 +226,7 @@ test_perf_slo_slower_report_speaks if {
 		"digest": "sha256:0000000000000000000000000000000000000000000000000000000000000001",
 		"data": {"metrics": {"tick": object.union(good.evidence.perf[0].data.metrics.tick, {"ci95": {"statistic": "p95", "lower_ms": 100, "upper_ms": 120}})}},
 	})
-	message("perf.slo", "integration", add_doc("perf", slow)) == "tick: p95 CI95 upper bound 120.0 ms exceeds the 100 ms budget"
+	message("perf.slo", "integration", add_doc("perf", slow)) == "tick: p95 CI95 upper bound 120 ms exceeds the 100 ms budget (manifest budget)"
 }
 
 test_perf_slo_missing if {

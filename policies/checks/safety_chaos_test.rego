@@ -100,11 +100,28 @@ test_chaos_validation_pass if message("chaos.validation", "integration", good) =
 
 test_chaos_validation_fail_without_hypothesis if {
 	inp := set("chaos", "timeout", "/steady_state_before", null)
+	message("chaos.validation", "integration", inp) == "timeouts: run completed, deviated false, steady state before: not probed / after: met"
+}
+
+test_chaos_validation_fail_without_any_hypothesis if {
+	inp := patch("chaos", "timeout", [
+		{"op": "add", "path": "/steady_state_before", "value": null},
+		{"op": "add", "path": "/steady_state_after", "value": null},
+	])
 	message("chaos.validation", "integration", inp) == "timeouts: no steady-state hypothesis was probed"
 }
 
+test_chaos_validation_not_met_before_method_is_not_called_unprobed if {
+	inp := patch("chaos", "timeout", [
+		{"op": "add", "path": "/steady_state_before", "value": false},
+		{"op": "add", "path": "/steady_state_after", "value": null},
+		{"op": "add", "path": "/passed", "value": false},
+	])
+	message("chaos.validation", "integration", inp) == "timeouts: run completed, deviated false, steady state before: not met / after: not probed"
+}
+
 test_chaos_validation_fail_on_deviation if {
-	message("chaos.validation", "integration", failed_experiment("clock-skew")) == "clock skew: run completed, deviated true, steady state before true / after false"
+	message("chaos.validation", "integration", failed_experiment("clock-skew")) == "clock skew: run completed, deviated true, steady state before: met / after: not met"
 }
 
 test_chaos_validation_missing if status("chaos.validation", "integration", drop_kind("chaos")) == "missing"

@@ -16,14 +16,14 @@ sast_blocking(lane) := [f |
 
 sast_errors := sum([d.data.scan_errors | some d in lib.docs("sast")])
 
+# Which scanner ran is read from what the report says, never from the scope it was uploaded under:
+# data.tool is set by the normalizer from the report's content (bandit, semgrep, or the SARIF
+# runs' driver names, slugged and joined with "+"), so a bandit report uploaded as `--scope
+# semgrep` is still only a bandit report.
 sast_tool_ran(tool) if {
 	some d in lib.docs("sast")
-	d.scope == tool
-}
-
-sast_tool_ran(tool) if {
-	some d in lib.docs("sast")
-	startswith(lower(d.data.tool), tool)
+	some name in split(d.data.tool, "+")
+	lower(name) == lower(tool)
 }
 
 sast_absent_tools(lane) := [t | some t in lib.threshold(lane, "sast_tools_required"); not sast_tool_ran(t)]
@@ -114,7 +114,16 @@ result("security.no_critical_vulns", lane) := lib.missing("dependencies") if {
 ) if {
 	found := severe(lane)
 	count(found) > 0
+} else := lib.fail(
+	sprintf("%s: a report that audited no package is no evidence of no vulnerability", [concat("; ", sort(dependencies_unaudited))]),
+	lib.digests(lib.docs("dependencies")),
+) if {
+	count(dependencies_unaudited) > 0
 } else := lib.pass(
-	sprintf("no vulnerability or finding above %s in %d report(s)", [lib.threshold(lane, "vuln_severity_max"), count(lib.docs("dependencies")) + count(lib.docs("sast"))]),
+	sprintf("no vulnerability or finding above %s in %d report(s); %d package(s) audited by %s", [
+		lib.threshold(lane, "vuln_severity_max"), count(lib.docs("dependencies")) + count(lib.docs("sast")),
+		sum([d.data.audited | some d in lib.docs("dependencies")]),
+		concat(", ", sort({d.data.tool | some d in lib.docs("dependencies")})),
+	]),
 	lib.digests(array.concat(lib.docs("dependencies"), lib.docs("sast"))),
 )

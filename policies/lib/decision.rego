@@ -2,8 +2,9 @@
 # title: Decision assembly shared by every lane
 # description: >-
 #   Turns per-check results into the lane decision: merges each check's catalog entry
-#   (title, severity, remediation, evidence kinds), applies waivers, and denies unless every
-#   check passed or was validly waived. A check without a result is `missing`, which denies.
+#   (title, severity, remediation, evidence kinds), applies enforcement and waivers, and denies
+#   unless every check passed, was validly waived, or is advisory at the evaluation time. A check
+#   without a result is `missing`, which denies unless the check is advisory.
 package readiness.lib
 
 import data.readiness.checks
@@ -11,7 +12,9 @@ import rego.v1
 
 config := data.readiness.config
 
-lane_order := ["candidate", "integration", "production"]
+# Lanes in promotion order: the config's `lane_order`, the one place a pack writes its lane list
+# (readypolicy reads the pack's lanes from it too; OPA keeps no order among object keys).
+lane_order := config.lane_order
 
 lane_index(lane) := i if {
 	some i, l in lane_order
@@ -125,17 +128,15 @@ operation(type) := d if {
 
 missing_operation(type) := missing(sprintf("operations (type %s)", [type]))
 
+day_ns := (24 * 3600) * 1000000000
+
 # Whole days between a moment and the evaluation time (input.now, never the clock).
-age_days(moment) := (time.parse_rfc3339_ns(input.now) - time.parse_rfc3339_ns(moment)) / ((24 * 3600) * 1000000000)
+age_days(moment) := (time.parse_rfc3339_ns(input.now) - time.parse_rfc3339_ns(moment)) / day_ns
 
 # Numbers for messages: `sprintf("%.2f")` cannot format integers, these can.
 two_decimals(x) := sprintf("%s.00", [format_int(x, 10)]) if {
 	x == round(x)
 } else := sprintf("%.2f", [x])
-
-one_decimal(x) := sprintf("%s.0", [format_int(x, 10)]) if {
-	x == round(x)
-} else := sprintf("%.1f", [x])
 
 digests(ds) := [d.digest | some d in ds]
 
@@ -154,16 +155,90 @@ verdict(problems, ok_message, evidence) := fail(concat("; ", sort(problems)), ev
 	count(problems) > 0
 } else := pass(ok_message, evidence)
 
-# A waiver applies when it names this check, module and lane, has not expired at the
-# evaluation time, and the lane does not forbid waiving the check.
-waiver_for(id, lane) := w if {
-	some w in object.get(input, "waivers", [])
-	w.check == id
-	w.module == input.module
-	w.lane == lane
-	time.parse_rfc3339_ns(w.expires) > time.parse_rfc3339_ns(input.now)
-	not id in object.get(config.lanes[lane], "unwaivable", [])
+# Whether a waiver may turn check `id` green in `lane`. The catalog entry is the one place that
+# says so: `waivable: false` (never) or `unwaivable_in: [lanes]`. A check the catalog does not
+# list, or an entry whose `waivable` is anything but true or whose `unwaivable_in` is not a list
+# (a typo must not make a check waivable), is not waivable.
+waivable(id, lane) if {
+	entry := config.checks[id]
+	object.get(entry, "waivable", true) == true
+	unwaivable_in := object.get(entry, "unwaivable_in", [])
+	is_array(unwaivable_in)
+	not lane in unwaivable_in
 }
+
+# A waiver is in force at the evaluation time (input.now) when it was created by then, has not
+# expired, and runs no longer than the pack allows in the lane (waivers.lifetime_days_max, from
+# its `created`): a waiver expiring in 2199 never is. A lane without a lifetime has no waivers.
+in_force(w, lane) if {
+	created := time.parse_rfc3339_ns(w.created)
+	expires := time.parse_rfc3339_ns(w.expires)
+	now := time.parse_rfc3339_ns(input.now)
+	created <= now
+	now < expires
+	expires - created <= config.waivers.lifetime_days_max[lane] * day_ns
+}
+
+# The waiver applying to a check: one naming this check, module and lane, in force, for a check
+# the catalog lets be waived in the lane. Of several, the one expiring first (then the least in
+# sort order), so the answer is one waiver whatever their order in the input.
+waiver_for(id, lane) := ranked[0][1] if {
+	waivable(id, lane)
+	ranked := sort([[time.parse_rfc3339_ns(w.expires), w] |
+		some w in object.get(input, "waivers", [])
+		w.check == id
+		w.module == input.module
+		w.lane == lane
+		owned(w)
+		in_force(w, lane)
+	])
+	count(ranked) > 0
+}
+
+# How a check is enforced at the evaluation time (input.now, so a replay agrees): `blocking` or
+# `advisory`. A check with `enforce_from: "YYYY-MM-DD"` is advisory before that day (00:00 UTC)
+# and blocking from it; otherwise its catalog `enforcement`, else the pack's `enforcement.default`,
+# else blocking. Anything but the exact word "advisory" is blocking and an unparseable date is
+# never advisory (an error under --strict-builtin-errors, as readypolicy evaluates), so a
+# malformed entry can never relax a check; readypolicy refuses such a catalog before evaluating.
+enforcement(id) := "blocking" if {
+	time.parse_rfc3339_ns(input.now) >= enforce_from_ns(id)
+} else := "advisory" if {
+	time.parse_rfc3339_ns(input.now) < enforce_from_ns(id)
+} else := "blocking" if {
+	object.get(config.checks[id], "enforce_from", null) != null
+} else := "advisory" if {
+	object.get(config.checks[id], "enforcement", default_enforcement) == "advisory"
+} else := "blocking"
+
+default_enforcement := object.get(object.get(config, "enforcement", {}), "default", "blocking")
+
+enforce_from_ns(id) := time.parse_ns("2006-01-02", config.checks[id].enforce_from)
+
+# An advisory check that fails or lacks evidence warns (`warn`) instead of blocking.
+apply_enforcement(id, r) := object.union(r, {
+	"status": "warn",
+	"message": sprintf("%s (advisory%s: does not block)", [r.message, enforce_note(id)]),
+}) if {
+	r.status in {"fail", "missing"}
+	enforcement(id) == "advisory"
+} else := r
+
+enforce_note(id) := sprintf(" until %s", [config.checks[id].enforce_from]) if {
+	enforce_from_ns(id)
+} else := ""
+
+# The enforcement fields every assembled check carries: what readypolicy re-derives from the
+# catalog and input.now before it stores or signs the decision.
+enforcement_fields(id) := {"enforcement": enforcement(id), "enforce_from": config.checks[id].enforce_from} if {
+	enforce_from_ns(id)
+} else := {"enforcement": enforcement(id)}
+
+# A waiver naming an `owner` (a waiver given for a pattern of modules must) covers only a module
+# whose manifest names that owner; a module without a manifest has no owner.
+owned(w) if not "owner" in object.keys(w)
+
+owned(w) if w.owner == input.manifest.owner
 
 apply_waiver(id, lane, r) := object.union(r, {
 	"status": "waived",
@@ -174,7 +249,7 @@ apply_waiver(id, lane, r) := object.union(r, {
 	w := waiver_for(id, lane)
 } else := r
 
-with_catalog(id, r) := object.union(
+with_catalog(id, r) := object.union_n([
 	{
 		"id": id,
 		"title": entry.title,
@@ -183,7 +258,8 @@ with_catalog(id, r) := object.union(
 		"needs": entry.needs,
 	},
 	r,
-) if entry := config.checks[id]
+	enforcement_fields(id),
+]) if entry := config.checks[id]
 
 undefined_result(id) := {
 	"status": "missing",
@@ -196,9 +272,12 @@ decide(lane, results) := {
 	"lane": lane,
 	"allow": count(blocking) == 0,
 	"checks": assembled,
-	"summary": {s: n | some s in ["pass", "fail", "missing", "waived"]; n := count([c | some c in assembled; c.status == s])},
+	"summary": {s: n | some s in ["pass", "fail", "missing", "waived", "warn"]; n := count([c | some c in assembled; c.status == s])},
 } if {
-	assembled := [with_catalog(id, apply_waiver(id, lane, object.get(results, id, undefined_result(id)))) |
+	# A lane the pack does not list (or a config without `lane_order`) has no decision, never an
+	# empty one: with no checks to block it, it would allow.
+	lane_checks(lane)
+	assembled := [with_catalog(id, apply_waiver(id, lane, apply_enforcement(id, object.get(results, id, undefined_result(id))))) |
 		some id in lane_checks(lane)
 	]
 	blocking := [c | some c in assembled; c.status in {"fail", "missing"}]

@@ -6,17 +6,19 @@ import rego.v1
 
 config := {
 	"checks": {
-		"a.one": {"title": "One", "severity": "high", "needs": ["tests"], "remediation": "fix one"},
+		"a.one": {"title": "One", "severity": "high", "needs": ["tests"], "remediation": "fix one", "unwaivable_in": ["production"]},
 		"b.two": {"title": "Two", "severity": "medium", "needs": ["coverage"], "remediation": "fix two"},
-		"c.three": {"title": "Three", "severity": "critical", "needs": ["manifest"], "remediation": "fix three"},
+		"c.three": {"title": "Three", "severity": "critical", "needs": ["manifest"], "remediation": "fix three", "waivable": false},
 	},
+	"waivers": {"lifetime_days_max": {"candidate": 30, "integration": 14}},
+	"lane_order": ["candidate", "integration", "production"],
 	"lanes": {
 		"candidate": {"checks": ["a.one"], "thresholds": {
 			"n_min": 70, "n_max": 10, "t_below": 250, "sev_max": "medium", "mode_min": "advisory",
 			"flag_required": false, "on_required": true, "list_required": ["a", "b"],
 		}},
 		"integration": {"checks": ["b.two"], "thresholds": {"n_min": 90}},
-		"production": {"checks": ["c.three"], "unwaivable": ["a.one"]},
+		"production": {"checks": ["c.three"]},
 	},
 }
 
@@ -103,10 +105,10 @@ test_decide_allows_when_all_pass if {
 	d := decide("production", pass_all, base_input)
 	d.allow
 	d.lane == "production"
-	d.summary == {"pass": 3, "fail": 0, "missing": 0, "waived": 0}
+	d.summary == {"pass": 3, "fail": 0, "missing": 0, "waived": 0, "warn": 0}
 	d.checks[0] == {
 		"id": "a.one", "title": "One", "severity": "high", "needs": ["tests"], "remediation": "fix one",
-		"status": "pass", "message": "ok one", "evidence": ["sha256:a"],
+		"status": "pass", "message": "ok one", "evidence": ["sha256:a"], "enforcement": "blocking",
 	}
 }
 
@@ -137,13 +139,22 @@ test_lane_decision_uses_the_checks_library if {
 
 # Waivers
 
-waiver(check, lane, expires) := {"check": check, "module": "m", "lane": lane, "reason": "vendor fix pending", "approver": "sec-lead", "expires": expires}
+waiver(check, lane, created, expires) := {
+	"check": check, "module": "m", "lane": lane, "reason": "vendor fix pending", "approver": "sec-lead",
+	"created": created, "expires": expires,
+}
 
 failing_one := object.union(pass_all, {"a.one": lib.fail("one is broken", [])})
 
+with_waivers(ws) := object.union(base_input, {"waivers": ws})
+
+status_of(lane, results, ws, id) := c.status if {
+	some c in decide(lane, results, with_waivers(ws)).checks
+	c.id == id
+}
+
 test_valid_waiver_waives_a_failure if {
-	inp := object.union(base_input, {"waivers": [waiver("a.one", "candidate", "2026-12-01T00:00:00Z")]})
-	d := decide("candidate", failing_one, inp)
+	d := decide("candidate", failing_one, with_waivers([waiver("a.one", "candidate", "2026-11-10T00:00:00Z", "2026-12-01T00:00:00Z")]))
 	d.allow
 	d.checks[0].status == "waived"
 	d.checks[0].message == "one is broken (waived until 2026-12-01T00:00:00Z by sec-lead: vendor fix pending)"
@@ -152,28 +163,96 @@ test_valid_waiver_waives_a_failure if {
 }
 
 test_expired_waiver_does_not_apply if {
-	inp := object.union(base_input, {"waivers": [waiver("a.one", "candidate", "2026-11-20T11:59:59Z")]})
-	d := decide("candidate", failing_one, inp)
+	d := decide("candidate", failing_one, with_waivers([waiver("a.one", "candidate", "2026-11-01T00:00:00Z", "2026-11-20T11:59:59Z")]))
 	not d.allow
 	d.checks[0].status == "fail"
 }
 
 test_waiver_for_another_module_or_lane_does_not_apply if {
-	other_module := object.union(waiver("a.one", "candidate", "2027-01-01T00:00:00Z"), {"module": "x"})
-	inp := object.union(base_input, {"waivers": [other_module, waiver("a.one", "integration", "2027-01-01T00:00:00Z")]})
-	decide("candidate", failing_one, inp).checks[0].status == "fail"
-}
-
-test_unwaivable_check_stays_failed if {
-	inp := object.union(base_input, {"waivers": [waiver("a.one", "production", "2027-01-01T00:00:00Z")]})
-	d := decide("production", failing_one, inp)
-	not d.allow
-	d.checks[0].status == "fail"
+	other_module := object.union(waiver("a.one", "candidate", "2026-11-19T00:00:00Z", "2026-12-01T00:00:00Z"), {"module": "x"})
+	other_lane := waiver("a.one", "integration", "2026-11-19T00:00:00Z", "2026-12-01T00:00:00Z")
+	status_of("candidate", failing_one, [other_module, other_lane], "a.one") == "fail"
 }
 
 test_waiver_does_not_cover_missing_evidence if {
-	inp := object.union(base_input, {"waivers": [waiver("a.one", "candidate", "2027-01-01T00:00:00Z")]})
-	decide("candidate", {"a.one": lib.missing("tests")}, inp).checks[0].status == "missing"
+	ws := [waiver("a.one", "candidate", "2026-11-19T00:00:00Z", "2026-12-01T00:00:00Z")]
+	status_of("candidate", {"a.one": lib.missing("tests")}, ws, "a.one") == "missing"
+}
+
+# Which checks are waivable: the catalog entry, and nothing else.
+
+test_unwaivable_in_a_lane_stays_failed_there_only if {
+	ws := [waiver("a.one", "production", "2026-11-19T00:00:00Z", "2026-11-21T00:00:00Z")]
+	lifetimes := {"waivers": {"lifetime_days_max": {"production": 7}}}
+	d := lib.decide("production", failing_one) with data.readiness.config as object.union(config, lifetimes) with input as with_waivers(ws)
+	not d.allow
+	d.checks[0].status == "fail"
+	lib.waivable("a.one", "candidate") with data.readiness.config as config
+	not lib.waivable("a.one", "production") with data.readiness.config as config
+}
+
+test_never_waivable_check_stays_failed_in_every_lane if {
+	every lane in config.lane_order {
+		not lib.waivable("c.three", lane) with data.readiness.config as config
+	}
+	failing_three := object.union(pass_all, {"c.three": lib.fail("three is broken", [])})
+	ws := [waiver("c.three", "integration", "2026-11-19T00:00:00Z", "2026-11-21T00:00:00Z")]
+	lanes_three := json.patch(config, [{"op": "add", "path": "/lanes/integration/checks", "value": ["b.two", "c.three"]}])
+	d := lib.decide("integration", failing_three) with data.readiness.config as lanes_three with input as with_waivers(ws)
+	[c.status | some c in d.checks; c.id == "c.three"] == ["fail"]
+}
+
+test_waivable_needs_a_catalog_entry_and_a_true_flag if {
+	not lib.waivable("z.unknown", "candidate") with data.readiness.config as config
+	odd := json.patch(config, [{"op": "add", "path": "/checks/b.two/waivable", "value": "yes"}])
+	not lib.waivable("b.two", "candidate") with data.readiness.config as odd
+	typo := json.patch(config, [{"op": "add", "path": "/checks/b.two/unwaivable_in", "value": "production"}])
+	not lib.waivable("b.two", "candidate") with data.readiness.config as typo
+	lib.waivable("b.two", "candidate") with data.readiness.config as config
+}
+
+# Lifetimes: counted from `created`, bounded per lane by the pack.
+
+test_waiver_longer_than_the_lane_lifetime_does_not_apply if {
+	# 30 days in candidate, 14 in integration: the same waiver is in force in one lane only.
+	w := waiver("a.one", "candidate", "2026-11-10T00:00:00Z", "2026-12-10T00:00:00Z")
+	status_of("candidate", failing_one, [w], "a.one") == "waived"
+	failing_integration := object.union(failing_one, {"b.two": lib.pass("ok", [])})
+	status_of("integration", failing_integration, [object.union(w, {"lane": "integration"})], "a.one") == "fail"
+}
+
+test_waiver_expiring_in_2199_does_not_apply if {
+	status_of("candidate", failing_one, [waiver("a.one", "candidate", "2026-11-19T00:00:00Z", "2199-12-31T00:00:00Z")], "a.one") == "fail"
+}
+
+test_waiver_at_exactly_the_lifetime_applies if {
+	status_of("candidate", failing_one, [waiver("a.one", "candidate", "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z")], "a.one") == "waived"
+	status_of("candidate", failing_one, [waiver("a.one", "candidate", "2026-11-01T00:00:00Z", "2026-12-01T00:00:01Z")], "a.one") == "fail"
+}
+
+test_waiver_created_after_now_does_not_apply if {
+	status_of("candidate", failing_one, [waiver("a.one", "candidate", "2026-11-20T12:00:01Z", "2026-11-25T00:00:00Z")], "a.one") == "fail"
+}
+
+test_waiver_without_created_does_not_apply if {
+	w := object.remove(waiver("a.one", "candidate", "2026-11-19T00:00:00Z", "2026-11-25T00:00:00Z"), ["created"])
+	status_of("candidate", failing_one, [w], "a.one") == "fail"
+}
+
+test_lane_without_a_lifetime_has_no_waivers if {
+	# config sets no production lifetime: b.two is waivable by its catalog entry, yet stays failed.
+	failing_two := object.union(pass_all, {"b.two": lib.fail("two is broken", [])})
+	ws := [waiver("b.two", "production", "2026-11-19T00:00:00Z", "2026-11-21T00:00:00Z")]
+	status_of("production", failing_two, ws, "b.two") == "fail"
+}
+
+test_of_several_waivers_the_first_to_expire_applies if {
+	late := waiver("a.one", "candidate", "2026-11-19T00:00:00Z", "2026-12-01T00:00:00Z")
+	early := object.union(waiver("a.one", "candidate", "2026-11-19T00:00:00Z", "2026-11-25T00:00:00Z"), {"approver": "qa-lead"})
+	d := decide("candidate", failing_one, with_waivers([late, early]))
+	d.checks[0].waiver.approver == "qa-lead"
+	d2 := decide("candidate", failing_one, with_waivers([early, late]))
+	d2.checks[0] == d.checks[0]
 }
 
 # Helpers
@@ -182,8 +261,6 @@ test_number_formatting if {
 	lib.two_decimals(84.2) == "84.20"
 	lib.two_decimals(100) == "100.00"
 	lib.two_decimals(48.0) == "48.00"
-	lib.one_decimal(89.74) == "89.7"
-	lib.one_decimal(120) == "120.0"
 }
 
 test_age_days_uses_input_now if {

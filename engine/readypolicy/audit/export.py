@@ -3,9 +3,10 @@
 An auditor months later may have neither the CI nor the store. The archive holds the decision, its
 signature bundle, every evidence document it names (canonical JSON, so each file's sha256 is the
 evidence digest), the store facts about each document, a `sha256sum`-style list of the raw
-artifacts, and the policy bundle with the recorded digest. `verify_archive` checks the signature
-and replays the decision from the archive alone: a throwaway SQLite store is filled from it and the
-real OPA decides again. Archives are byte-reproducible (sorted members, zero times and owners).
+artifacts, the policy bundle with the recorded digest, and a manifest listing the sha256 of every
+member, signed (`manifest.sigstore.json`). `archive_verify.verify_archive` checks both signatures,
+cross-checks every side file against the hashed content, and replays the decision from the archive
+alone. Every member but the manifest signature is reproducible (sorted members, zero times and owners).
 
 Reading an archive trusts nothing in it: members are read into memory through the same checks as
 policy bundles (no absolute paths, `..`, links or oversized members), never extracted, and any
@@ -15,26 +16,25 @@ member the format does not define is refused.
 from __future__ import annotations
 
 import json
-import tempfile
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from readypolicy.audit.trail import AuditError
 from readypolicy.canonical import canonical_bytes, raw_digest
-from readypolicy.engines.interface import RegoEngine
 from readypolicy.policy.bundle_build import bundle_bytes
-from readypolicy.policy.bundle_read import read_bundle, read_members
+from readypolicy.policy.bundle_read import read_members
 from readypolicy.policy.interface import PolicySet
-from readypolicy.replay import ReplayResult, recorded_evidence, replay_decision
+from readypolicy.replay import recorded_evidence
 from readypolicy.safeio import UnsafeInputError, loads_json
-from readypolicy.signing.attest import VerifiedDecision, differences, verify_decision
+from readypolicy.signing.attest import differences
 from readypolicy.signing.bundle import parse_bundle
-from readypolicy.signing.dsse import decode_statement, open_envelope
-from readypolicy.signing.interface import BundleVerifier
-from readypolicy.signing.intoto import expected_predicate
+from readypolicy.signing.dsse import STATEMENT_TYPE, decode_statement, open_envelope
+from readypolicy.signing.interface import Signer
+from readypolicy.signing.intoto import expected_predicate, sha256_hex
+from readypolicy.signing.timestamp import bundle_timestamps, load_trusted_root, verify_timestamps
 from readypolicy.store.interface import EvidenceRecord, Store
-from readypolicy.store.open import open_store
 from readypolicy.tarballs import deterministic_targz
 
 ARCHIVE_SCHEMA = "https://readypolicy.dev/audit-archive/v1"
@@ -43,6 +43,11 @@ DECISION = "decision.json"
 SIGNATURE = "decision.sigstore.json"
 EVIDENCE_INDEX = "evidence/index.json"
 ARTIFACTS = "artifacts.sha256"
+MANIFEST_SIGNATURE = "manifest.sigstore.json"
+"""Sigstore bundle over `manifest.json`, which lists the sha256 of every other member: the archive's own signature."""
+ARCHIVE_PREDICATE_TYPE = "https://readypolicy.dev/attestation/audit-archive/v1"
+TRUSTED_ROOT = "trusted_root.json"
+"""Sigstore trusted root naming the TSA of the bundle's RFC 3161 timestamp (only when it has one)."""
 EVIDENCE_DIR = "evidence/"
 POLICY_DIR = "policy/"
 
@@ -65,16 +70,10 @@ class AuditArchive:
     """File name of the policy bundle inside `policy/`."""
     policy_bytes: bytes
     """The policy bundle tarball."""
-
-
-@dataclass(frozen=True)
-class ArchiveVerification:
-    """An archive whose signature verified and whose decision replayed."""
-
-    verified: VerifiedDecision
-    """The signature check."""
-    replay: ReplayResult
-    """The offline replay."""
+    trusted_root: bytes | None = None
+    """The trusted root that checks the bundle's timestamp, as the exporter packed it (not pinned)."""
+    members: dict[str, bytes] = field(default_factory=dict)
+    """Every member as read, by name: what the signed manifest's `members` list is checked against."""
 
 
 def check_bundle_signs(record: dict[str, Any], bundle: dict[str, Any], origin: str) -> None:
@@ -100,41 +99,88 @@ def policy_tarball(policy: PolicySet) -> tuple[str, bytes]:
     return name, bundle_bytes(policy)
 
 
-def _store_facts(record: EvidenceRecord) -> dict[str, Any]:
+def store_facts(record: EvidenceRecord) -> dict[str, Any]:
     facts = asdict(record)
     del facts["document"]
     return facts
 
 
-def _artifact_line(record: EvidenceRecord) -> str:
+def artifact_line(record: EvidenceRecord) -> str:
     path = record.source_path.replace("\\", "\\\\").replace("\n", "\\n")
     return f"{record.raw_sha256.removeprefix('sha256:')}  {path}"
 
 
+def artifacts_text(evidence: Sequence[EvidenceRecord]) -> bytes:
+    """`artifacts.sha256`: one `sha256sum` line per raw artifact, sorted."""
+    return "".join(sorted(artifact_line(e) + "\n" for e in evidence)).encode()
+
+
+def check_trusted_root(bundle: dict[str, Any], bundle_origin: str, trusted_root: Path | None) -> bytes | None:
+    """The trusted root to pack: required when the bundle has an RFC 3161 timestamp, and it must check it.
+
+    An archive is what an auditor checks offline; a timestamp it carries without its TSA's root could
+    only be shown as the signer's claim. The timestamp is verified here (no key is needed for that) so
+    a root for another TSA is refused at export, not discovered by the auditor.
+    """
+    if not bundle_timestamps(bundle):
+        return None
+    if trusted_root is None:
+        raise AuditArchiveError(f"{bundle_origin} has an RFC 3161 timestamp: pass --trusted-root with its timestamp "
+                                "authority so the archive carries what checks it")
+    _, _, signature = open_envelope(bundle.get("dsseEnvelope"), bundle_origin)
+    verify_timestamps(bundle, signature, load_trusted_root(trusted_root), bundle_origin)
+    return trusted_root.read_bytes()
+
+
+def manifest_statement(manifest_bytes: bytes) -> dict[str, Any]:
+    """in-toto Statement v1 over `manifest.json`: subject its sha256, predicate the manifest itself."""
+    return {
+        "_type": STATEMENT_TYPE,
+        "subject": [{"name": MANIFEST, "digest": {"sha256": sha256_hex(raw_digest(manifest_bytes), MANIFEST)}}],
+        "predicateType": ARCHIVE_PREDICATE_TYPE,
+        "predicate": loads_json(manifest_bytes, MANIFEST),
+    }
+
+
 def export_archive(
-    record: dict[str, Any], bundle: dict[str, Any], bundle_origin: str, store: Store, policy: PolicySet
+    record: dict[str, Any], bundle: dict[str, Any], bundle_origin: str, store: Store, policy: PolicySet,
+    signer: Signer, trusted_root: Path | None = None,
 ) -> bytes:
-    """The deterministic .tar.gz audit archive of one decision."""
+    """The .tar.gz audit archive of one decision, its manifest (sha256 of every member) signed by `signer`.
+
+    The decision's signature covers the decision, and through its digests the evidence and policy;
+    the side files (store facts, artifact paths, the manifest) are the exporter's word unless
+    signed too, so the manifest lists every member's sha256 and is signed. Everything but that
+    signature is reproducible: exporting twice gives the same members.
+    """
     check_bundle_signs(record, bundle, bundle_origin)
+    root = check_trusted_root(bundle, bundle_origin, trusted_root)
     if policy.digest != (record.get("policy") or {}).get("digest"):
         raise AuditArchiveError(f"policy {policy.origin} has digest {policy.digest}, not the recorded one")
     evidence = recorded_evidence(record, store)
     policy_name, policy_data = policy_tarball(policy)
+    index = sorted((store_facts(e) for e in evidence), key=lambda f: f["digest"])
     members = {
-        MANIFEST: _json({
-            "schema": ARCHIVE_SCHEMA,
-            "decision_id": record.get("decision_id"),
-            "policy": {"file": POLICY_DIR + policy_name, "sha256": raw_digest(policy_data), "digest": policy.digest},
-            "evidence": [item.digest for item in evidence],
-        }),
         DECISION: _json(record),
         SIGNATURE: _json(bundle),
-        EVIDENCE_INDEX: _json(sorted((_store_facts(e) for e in evidence), key=lambda f: f["digest"])),
-        ARTIFACTS: "".join(sorted(_artifact_line(e) + "\n" for e in evidence)).encode(),
+        EVIDENCE_INDEX: _json(index),
+        ARTIFACTS: artifacts_text(evidence),
         POLICY_DIR + policy_name: policy_data,
     }
     for item in evidence:
         members[f"{EVIDENCE_DIR}{item.digest.removeprefix('sha256:')}.json"] = canonical_bytes(item.document)
+    if root is not None:
+        members[TRUSTED_ROOT] = root
+    manifest = _json({
+        "schema": ARCHIVE_SCHEMA,
+        "decision_id": record.get("decision_id"),
+        "policy": {"file": POLICY_DIR + policy_name, "sha256": raw_digest(policy_data), "digest": policy.digest},
+        "evidence": [item.digest for item in evidence],
+        "index": index,
+        "members": {name: raw_digest(data) for name, data in sorted(members.items())},
+    })
+    members[MANIFEST] = manifest
+    members[MANIFEST_SIGNATURE] = _json(signer.sign_statement(manifest_statement(manifest)))
     return deterministic_targz(members)
 
 
@@ -164,7 +210,7 @@ def read_archive(path: Path) -> AuditArchive:
     policies = [name for name in members if name.startswith(POLICY_DIR)]
     if len(policies) != 1:
         raise AuditArchiveError(f"{path}: expected one policy bundle under {POLICY_DIR}, found {len(policies)}")
-    known = {MANIFEST, DECISION, SIGNATURE, EVIDENCE_INDEX, ARTIFACTS, policies[0]}
+    known = {MANIFEST, MANIFEST_SIGNATURE, DECISION, SIGNATURE, EVIDENCE_INDEX, ARTIFACTS, TRUSTED_ROOT, policies[0]}
     known.update(f"{EVIDENCE_DIR}{e.digest.removeprefix('sha256:')}.json" for e in evidence)
     unexpected = sorted(set(members) - known)
     if unexpected:
@@ -172,6 +218,7 @@ def read_archive(path: Path) -> AuditArchive:
     return AuditArchive(
         record=record, bundle=bundle, evidence=evidence,
         policy_name=policies[0].removeprefix(POLICY_DIR), policy_bytes=members[policies[0]],
+        trusted_root=members.get(TRUSTED_ROOT), members=members,
     )
 
 
@@ -185,21 +232,3 @@ def _evidence(members: dict[str, bytes], facts: Any, path: Path) -> EvidenceReco
         return EvidenceRecord(**{**facts, "document": document})
     except TypeError as exc:
         raise AuditArchiveError(f"{path}: {EVIDENCE_INDEX} entry {facts['digest']} is malformed: {exc}") from exc
-
-
-def verify_archive(path: Path, verifier: BundleVerifier, engine: RegoEngine, cache_dir: Path) -> ArchiveVerification:
-    """Verify the signed decision, then replay it from the archive's evidence and policy only."""
-    archive = read_archive(path)
-    verified = verify_decision(archive.record, archive.bundle, verifier, origin=f"{path}:{DECISION}")
-    with tempfile.TemporaryDirectory(prefix="readypolicy-audit-") as work:
-        workdir = Path(work)
-        policy_file = workdir / Path(archive.policy_name).name
-        policy_file.write_bytes(archive.policy_bytes)
-        policy = read_bundle(policy_file)
-        store = open_store(str(workdir / "store.db"))
-        try:
-            store.put_evidence(archive.evidence, actor="audit-verify")
-            replay = replay_decision(archive.record, store, policy, engine, cache_dir)
-        finally:
-            store.close()
-    return ArchiveVerification(verified=verified, replay=replay)

@@ -1,8 +1,10 @@
 """Retention: remove old evidence that no decision needs.
 
 Decisions are append-only and every one must stay replayable, so evidence named by any decision is
-kept forever; only documents that no decision references and that were ingested before the cut-off
-go. The store logs the removal (`prune`) in the same transaction as the delete.
+kept forever; only documents that no decision references and that were last ingested before the
+cut-off go. Removing a slot's current document while an older one of the same slot stays would make
+that older one current, so a current document goes only together with its whole slot. The store
+logs the removal (`prune`) in the same transaction as the delete.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ class PruneResult:
     referenced: int
     """Documents kept because a decision names them."""
     recent: int
-    """Unreferenced documents kept because they are newer than the cut-off."""
+    """Unreferenced documents kept because they were ingested after the cut-off, or are still a slot's current document."""
     digests: tuple[str, ...]
     """Documents removed (or, in a dry run, that would be)."""
     removed: int
@@ -52,8 +54,20 @@ def prune_evidence(store: Store, now: datetime, older_than: timedelta, actor: st
         item["digest"] for row in store.list_decisions() for item in row.record.get("evidence") or []
     }
     evidence = [record for module in store.modules() for record in store.list_evidence(module)]
+    last_ingested = {record.digest: record.ingested_at for record in evidence}
+    slots: dict[tuple[str, str, str, str], list[str]] = {}
+    for event in store.ingest_events():  # oldest first: the last event of a document decides its place
+        last_ingested[event.digest] = event.ingested_at
+        order = slots.setdefault((event.module, event.revision, event.kind, event.scope), [])
+        if event.digest in order:
+            order.remove(event.digest)
+        order.append(event.digest)
     unreferenced = [record for record in evidence if record.digest not in referenced]
-    expired = tuple(sorted(r.digest for r in unreferenced if parse_rfc3339(r.ingested_at) < cutoff))
+    eligible = {r.digest for r in unreferenced if parse_rfc3339(last_ingested[r.digest]) < cutoff}
+    for order in slots.values():
+        if order and order[-1] in eligible and not eligible.issuperset(order):
+            eligible.discard(order[-1])  # keep the current document: an older one must not become current
+    expired = tuple(sorted(eligible))
     removed = 0
     if expired and not dry_run:
         removed = store.delete_evidence(

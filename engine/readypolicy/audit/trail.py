@@ -13,7 +13,7 @@ from typing import Any
 from readypolicy.audit.chain import verify_chain
 from readypolicy.canonical import parse_rfc3339, rfc3339
 from readypolicy.errors import ReadyPolicyError
-from readypolicy.store.interface import AuditEntry, Store
+from readypolicy.store.interface import AuditEntry, Store, evidence_problem
 
 
 class AuditError(ReadyPolicyError):
@@ -27,6 +27,25 @@ def checked_chain(store: Store) -> list[AuditEntry]:
     if problem is not None:
         raise AuditError(f"{store.url}: audit chain broken at {problem}")
     return entries
+
+
+def evidence_problems(store: Store, entries: list[AuditEntry]) -> list[str]:
+    """Stored evidence the chain cannot vouch for: rows edited since ingest, or never logged as ingested.
+
+    The chain hashes its own entries, not the evidence table, so an intact chain alone says nothing
+    about an evidence row changed in the database; each row is checked against its content address
+    and against the `ingest` entries of the chain.
+    """
+    logged = {entry.details.get("digest") for entry in entries if entry.action == "ingest"}
+    problems: list[str] = []
+    for module in store.modules():
+        for record in store.list_evidence(module):
+            problem = evidence_problem(record)
+            if problem is not None:
+                problems.append(f"evidence {record.digest} no longer matches its content address ({problem})")
+            elif record.digest not in logged:
+                problems.append(f"evidence {record.digest} has no ingest entry in the audit chain")
+    return problems
 
 
 def since_time(text: str) -> str:
@@ -51,6 +70,8 @@ def waiver_details(record: dict[str, Any]) -> list[dict[str, Any]]:
             "expires": waiver.get("expires"),
             "reason": waiver.get("reason"),
             "decision_id": record.get("decision_id"),
+            # A governed waiver's id, ticket, requester and the key its approval verified with.
+            **{key: waiver[key] for key in ("id", "link", "requested_by", "approved_key") if key in waiver},
         })
     return details
 

@@ -10,18 +10,28 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
 import click
 
+from readypolicy.audit.archive_verify import verify_archive
 from readypolicy.audit.checkpoint import sign_checkpoint, verify_checkpoint
-from readypolicy.audit.export import export_archive, verify_archive
-from readypolicy.audit.trail import AuditError, checked_chain, since_time
+from readypolicy.audit.export import TRUSTED_ROOT, export_archive, read_archive
+from readypolicy.audit.rows import decision_problems, ingest_problems
+from readypolicy.audit.trail import AuditError, checked_chain, evidence_problems, since_time
 from readypolicy.canonical import rfc3339, utc_now
-from readypolicy.cli.context import fail_closed, runtime
+from readypolicy.cli.context import fail_closed, runtime, warn
 from readypolicy.cli.eval import SIGN_DIR, decision_path
-from readypolicy.cli.sign import report_replay, signer_from_options, verifier_from_options, verifier_options
+from readypolicy.cli.sign import (
+    exit_if_unexpected,
+    expectation_options,
+    report_replay,
+    signer_from_options,
+    verifier_from_options,
+    verifier_options,
+)
 from readypolicy.replay import policy_candidates, select_policy
 from readypolicy.signing import default_bundle_path, read_bundle, summary_lines, write_bundle
 from readypolicy.store.interface import AuditEntry
@@ -73,12 +83,31 @@ def log_command(ctx: click.Context, since: str | None, module: str | None, fmt: 
 
 
 @audit_group.command("verify-chain")
+@click.option("--checkpoint", "checkpoints", multiple=True, type=_FILE,
+              help="Signed checkpoint the chain must still hold (repeatable); needs --key or --cert-identity/-issuer.")
+@verifier_options
 @click.pass_context
 @fail_closed
-def verify_chain_command(ctx: click.Context) -> None:
-    """Check every link of the audit chain; exit 2 naming the first broken entry."""
+def verify_chain_command(ctx: click.Context, checkpoints: tuple[Path, ...], key: Path | None,
+                         cert_identity: str | None, cert_oidc_issuer: str | None, offline: bool,
+                         trusted_root: Path | None) -> None:
+    """Check the chain, every evidence and decision row against it, and each checkpoint; exit 2 naming the first problem.
+
+    Without a checkpoint the chain cannot show a rewrite or a truncation of its newest entries:
+    pass the checkpoints kept outside the store.
+    """
+    if not checkpoints and (key or cert_identity or cert_oidc_issuer or trusted_root or offline):
+        raise click.UsageError("--key/--cert-identity/--cert-oidc-issuer/--trusted-root/--offline check a --checkpoint")
     store = runtime(ctx).store
     entries = checked_chain(store)
+    problems = evidence_problems(store, entries) + ingest_problems(store, entries) + decision_problems(store, entries)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise AuditError(f"{store.url}: {problems[0]}{more}; the store was edited")
+    for path in checkpoints:
+        verifier = verifier_from_options(key, cert_identity, cert_oidc_issuer, offline, trusted_root, str(path))
+        result = verify_checkpoint(read_bundle(path), verifier, store, str(path))
+        click.echo(f"checkpoint {path}: entry {result.seq} still has the signed hash ({result.entries_since} entries since)")
     head = f"head {entries[-1].seq} {entries[-1].entry_hash}" if entries else "empty chain"
     click.echo(f"audit chain intact: {len(entries)} entries, {head}")
 
@@ -129,22 +158,33 @@ def checkpoint_verify_command(ctx: click.Context, bundle_path: Path, key: Path |
 @click.option("--bundle", "bundle_path", type=_FILE,
               help="Signature bundle (default: .readypolicy/decisions/<module>.<lane>.decision.sigstore.json).")
 @click.option("--policy-bundle", type=_FILE, help="Policy bundle with the recorded digest (default: bundles dir, tree).")
+@click.option("--trusted-root", type=_FILE,
+              help="Sigstore trusted root of the TSA that timestamped the bundle (required when it has a timestamp).")
+@click.option("--key", type=_FILE, help="Sign the archive's manifest with this PEM private key (the decisions' key).")
+@click.option("--identity-token", help="OIDC token for keyless signing of the manifest (default: CI ambient credential).")
+@click.option("--trust-config", type=_FILE, help="Sigstore client trust config of a private instance.")
 @click.pass_context
 @fail_closed
 def export_command(ctx: click.Context, decision_id: str, output: Path, bundle_path: Path | None,
-                   policy_bundle: Path | None) -> None:
-    """Pack a signed decision, its evidence, artifact digests and policy bundle into a reproducible archive."""
+                   policy_bundle: Path | None, trusted_root: Path | None, key: Path | None, identity_token: str | None,
+                   trust_config: Path | None) -> None:
+    """Pack a signed decision, its evidence, artifact digests and policy bundle into an archive with a signed manifest.
+
+    The manifest lists the sha256 of every member and is signed by the signer the options name
+    (as `sign`), so that the side files an auditor reads are covered by a signature too.
+    """
     rt = runtime(ctx)
     row = rt.store.get_decision(decision_id)
     if row is None:
         raise AuditError(f"no decision {decision_id} in {rt.store.url}")
+    signer = signer_from_options(key, identity_token, trust_config)
     record = row.record
     if bundle_path is None:
         bundle_path = default_bundle_path(decision_path(rt.config.path(SIGN_DIR), row.module, row.lane))
         if not bundle_path.is_file():
             raise AuditError(f"decision {row.decision_id} has no signature at {bundle_path}; pass --bundle")
     policy = select_policy(record, policy_candidates(rt, record, policy_bundle))
-    data = export_archive(record, read_bundle(bundle_path), str(bundle_path), rt.store, policy)
+    data = export_archive(record, read_bundle(bundle_path), str(bundle_path), rt.store, policy, signer, trusted_root)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     tmp.write_bytes(data)
@@ -155,15 +195,27 @@ def export_command(ctx: click.Context, decision_id: str, output: Path, bundle_pa
 @audit_group.command("verify")
 @click.argument("archive", metavar="ARCHIVE.tar.gz", type=_FILE)
 @verifier_options
+@expectation_options
 @click.pass_context
 @fail_closed
 def verify_archive_command(ctx: click.Context, archive: Path, key: Path | None, cert_identity: str | None,
-                           cert_oidc_issuer: str | None, offline: bool, trusted_root: Path | None) -> None:
+                           cert_oidc_issuer: str | None, offline: bool, trusted_root: Path | None,
+                           expect_module: str | None, expect_lane: str | None, expect_revision: str | None,
+                           expect_pack: str | None, require_allow: bool) -> None:
     """Verify an audit archive's signature and replay its decision from the archive alone (no store)."""
     rt = runtime(ctx)
-    verifier = verifier_from_options(key, cert_identity, cert_oidc_issuer, offline, trusted_root, str(archive))
+    carried = read_archive(archive).trusted_root if key is not None and trusted_root is None else None
+    with tempfile.TemporaryDirectory(prefix="readypolicy-audit-root-") as work:
+        if carried is not None:
+            trusted_root = Path(work) / TRUSTED_ROOT
+            trusted_root.write_bytes(carried)
+            warn(f"{archive}: its timestamp is checked against the trusted root packed in the archive; "
+                 "pin your own copy of the TSA's root with --trusted-root")
+        verifier = verifier_from_options(key, cert_identity, cert_oidc_issuer, offline, trusted_root, str(archive))
     result = verify_archive(archive, verifier, rt.engine(), rt.cache_dir)
     for line in summary_lines(result.verified):
         click.echo(line)
     report_replay(result.replay)
+    exit_if_unexpected(ctx, result.verified.decision, expect_module, expect_lane, expect_revision, expect_pack,
+                       require_allow)
 

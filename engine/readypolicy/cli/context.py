@@ -10,9 +10,10 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -32,6 +33,11 @@ def runtime(ctx: click.Context) -> Runtime:
     return obj
 
 
+def one_line(text: str) -> str:
+    """`text` with its line breaks (any Unicode kind) turned into spaces: an error is one line."""
+    return " ".join(text.splitlines())
+
+
 def fail_closed(func: F) -> F:
     """Turn ReadyPolicyError into a one-line message and exit code 2."""
 
@@ -40,10 +46,33 @@ def fail_closed(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except ReadyPolicyError as exc:
-            click.echo(f"readypolicy: error: {exc}", err=True)
+            click.echo(f"readypolicy: error: {one_line(str(exc))}", err=True)
             sys.exit(EXIT_ERROR)
 
     return wrapper  # type: ignore[return-value]
+
+
+DEBUG_ENV = "READYPOLICY_DEBUG"
+"""Set to 1 to see the traceback of an unexpected error (it is still exit 2)."""
+
+
+def exit_unexpected(exc: BaseException) -> NoReturn:
+    """End the run for an exception nothing else handled: one line and exit 2, never the NOT READY code.
+
+    A crash is not a verdict: Python's default (a traceback and exit 1) would read as "not ready"
+    to CI. The line names the exception type and where it was raised but not its message, which
+    can quote artifact bytes into a CI log; READYPOLICY_DEBUG=1 prints the full traceback.
+    """
+    if os.environ.get(DEBUG_ENV) == "1":
+        traceback.print_exception(exc, file=sys.stderr)
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    click.echo(
+        f"readypolicy: error: unexpected {type(exc).__name__}{where}; "
+        f"nothing was decided (set {DEBUG_ENV}=1 for the traceback)",
+        err=True,
+    )
+    sys.exit(EXIT_ERROR)
 
 
 def warn(message: str) -> None:
@@ -51,12 +80,40 @@ def warn(message: str) -> None:
     click.echo(f"readypolicy: warning: {message}", err=True)
 
 
+REVISION_VARIABLES: tuple[tuple[str, str], ...] = (
+    ("READYPOLICY_REVISION", "readypolicy"),
+    ("GITHUB_SHA", "GitHub Actions"),
+    ("CI_COMMIT_SHA", "GitLab CI"),
+    ("GIT_COMMIT", "Jenkins"),
+    ("BUILDKITE_COMMIT", "Buildkite"),
+    ("CIRCLE_SHA1", "CircleCI"),
+    ("BUILD_SOURCEVERSION", "Azure Pipelines"),
+)
+"""Where the revision being built comes from when no --revision is given, first set wins.
+
+One table for ingest and eval, so the evidence a CI job stores and the revision it then decides
+are the same commit.
+"""
+
+
+def environment_revision() -> tuple[str, str] | None:
+    """(revision, `$VARIABLE` it came from) for the first variable of REVISION_VARIABLES that is set."""
+    for variable, _ci in REVISION_VARIABLES:
+        value = os.environ.get(variable)
+        if value:
+            return value, f"${variable}"
+    return None
+
+
 def default_revision() -> str:
     """The revision CI is building, else `local`."""
-    for variable in ("READYPOLICY_REVISION", "GITHUB_SHA", "CI_COMMIT_SHA", "BUILDKITE_COMMIT", "GIT_COMMIT"):
-        if os.environ.get(variable):
-            return os.environ[variable]
-    return "local"
+    found = environment_revision()
+    return found[0] if found else "local"
+
+
+def note(message: str) -> None:
+    """A note on stderr: something the user did not ask for explicitly and should know was chosen."""
+    click.echo(f"readypolicy: note: {message}", err=True)
 
 
 def write_chunks(chunks: Iterable[str], output: Path | None) -> None:

@@ -16,8 +16,9 @@ from readypolicy.drift.compare import compare_files
 from readypolicy.drift.detect import DriftRequest, detect
 from readypolicy.drift.render import FORMATS, render_drift, render_whatif
 from readypolicy.policy.pack import load_pack, pack_dir
-from readypolicy.policy.waivers import load_waivers
+from readypolicy.policy.rollout import rollout, with_rollout
 from readypolicy.policy.whatif import resolve_policy, what_if
+from readypolicy.waivers.gate import configured_waivers
 
 WORKTREE = "worktree"
 
@@ -76,17 +77,20 @@ def diff_command(
     directory = pack_dir(rt.config.path(rt.config.policies), pack or rt.config.pack)
     base_policy = resolve_policy(base, directory)
     head_policy = load_pack(directory) if head == WORKTREE else resolve_policy(head, directory)
-    shared = [lane for lane in rt.config.lanes if lane in base_policy.lanes and lane in head_policy.lanes]
+    shared = [lane for lane in rt.lanes if lane in base_policy.lanes and lane in head_policy.lanes]
     unknown = [lane for lane in lanes if lane not in shared]
     if unknown:
         raise click.BadParameter(f"lane(s) {', '.join(unknown)} not in both policies (shared: {', '.join(shared)})")
     now = rfc3339(utc_now())
+    waivers = configured_waivers(rt.config, now, None).entries
     result = what_if(
         store=rt.store, engine=rt.engine(), base=(base, base_policy), head=(head, head_policy), lanes=list(lanes) or shared,
-        cache_dir=rt.cache_dir, now=now, waivers=load_waivers(rt.config.path(rt.config.waivers), now).entries,
+        cache_dir=rt.cache_dir, now=now, waivers=waivers,
         batch_size=rt.config.batch_size,
     )
     changes = compare_files(rt.opa(), base_policy.files, head_policy.files, source="diff", lanes=result.lanes,
                             where=f"{base} -> {head}")
-    write_output(render_whatif(result, changes, fmt), output)
+    ahead = rollout(store=rt.store, engine=rt.engine(), policy=head_policy, lanes=result.lanes, cache_dir=rt.cache_dir,
+                    now=now, waivers=waivers, batch_size=rt.config.batch_size)
+    write_output(with_rollout(render_whatif(result, changes, fmt), ahead, fmt), output)
     ctx.exit(EXIT_NOT_READY if result.flips or result.check_changes else EXIT_READY)

@@ -2,25 +2,43 @@
 
 from __future__ import annotations
 
-import json
-import re
+import fcntl
+import functools
+import os
+import string
 import sys
-from collections.abc import Iterator, Sequence
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from readypolicy.audit.trail import log_waivers
-from readypolicy.canonical import rfc3339, utc_now
-from readypolicy.cli.context import EXIT_NOT_READY, EXIT_READY, fail_closed, runtime, warn, write_chunks, write_output
+from readypolicy.canonical import canonical_bytes, rfc3339, utc_now
+from readypolicy.cli.context import (
+    EXIT_NOT_READY,
+    EXIT_READY,
+    environment_revision,
+    fail_closed,
+    note,
+    runtime,
+    warn,
+    write_chunks,
+    write_output,
+)
+from readypolicy.decision.ladder import LadderTally, describe
 from readypolicy.decision.record import to_row
-from readypolicy.evaluate import Subject, evaluate, resolve_subject
+from readypolicy.evaluate import Subject, SubjectError, evaluate, resolve_subject
 from readypolicy.policy.lock import LOCK_NAME, locked_policy
-from readypolicy.policy.waivers import load_waivers
+from readypolicy.policy.waivers import lane_lifetimes
+from readypolicy.report.locations import store_locator
 from readypolicy.report.markdown import MarkdownFormat, append_step_summary
 from readypolicy.report.registry import FORMATS, get_format
 from readypolicy.runtime import Runtime
+from readypolicy.store.interface import StoreError
+from readypolicy.waivers.gate import configured_waivers
 
 if TYPE_CHECKING:
     from readypolicy.signing import Signer
@@ -28,21 +46,39 @@ if TYPE_CHECKING:
 
 def _lanes(rt: Runtime, requested: Sequence[str]) -> list[str]:
     if not requested or "all" in requested:
-        return list(rt.config.lanes)
-    unknown = [lane for lane in requested if lane not in rt.config.lanes]
+        return list(rt.lanes)
+    unknown = [lane for lane in requested if lane not in rt.lanes]
     if unknown:
-        raise click.BadParameter(f"unknown lane(s) {', '.join(unknown)}; lanes: {', '.join(rt.config.lanes)}")
+        raise click.BadParameter(f"unknown lane(s) {', '.join(unknown)}; lanes: {', '.join(rt.lanes)}")
     return list(requested)
 
 
 def _subjects(rt: Runtime, modules: Sequence[str], revision: str | None, every: bool) -> list[Subject]:
-    if every:
-        if modules or revision:
-            raise click.UsageError("--all evaluates the latest revision of every module; drop --module/--revision")
-        return [resolve_subject(rt.store, m, None) for m in rt.store.modules()]
-    if not modules:
+    """Who is decided at which revision; a named revision is never swapped for another one.
+
+    One module: `--revision`, else $READYPOLICY_REVISION or the CI's commit variable, else the
+    revision ingested last (said on stderr). `--all`: `--revision` for every module, else each
+    module's revision ingested last (a fleet's modules are built at different commits).
+    """
+    if every and modules:
+        raise click.UsageError("--all evaluates every module in the store; drop --module")
+    if not every and not modules:
         raise click.UsageError("give --module M (repeatable) or --all")
-    return [resolve_subject(rt.store, m, revision) for m in modules]
+    store = rt.store
+    if every:
+        modules = store.modules()
+        if not modules:
+            raise SubjectError(f"{store.url} holds no evidence: --all has no module to decide")
+    named = (revision, "--revision") if revision is not None else None if every else environment_revision()
+    if named is not None:
+        return [resolve_subject(store, m, named[0], named[1]) for m in modules]
+    subjects = [resolve_subject(store, m, None) for m in modules]
+    if every:
+        chosen = f"each of the {len(subjects)} module(s) at its revision ingested last"
+    else:
+        chosen = ", ".join(f"{s.module} at revision {s.revision}" for s in subjects) + ", the one ingested last"
+    note(f"no --revision, $READYPOLICY_REVISION or CI commit variable: deciding {chosen}; pass --revision")
+    return subjects
 
 
 def run_evaluations(
@@ -59,14 +95,16 @@ def run_evaluations(
     now = rfc3339(utc_now())
     if locked:
         lock_path = rt.config.path(rt.config.bundles) / LOCK_NAME
-        policies = {lane: locked_policy(lock_path, pack or rt.config.pack, lane) for lane in lanes}
+        approvers = rt.config.policy_approver_keys()
+        policies = {lane: locked_policy(lock_path, pack or rt.config.pack, lane, approvers) for lane in lanes}
     else:
         policies = dict.fromkeys(lanes, rt.policy(pack=pack, bundle=bundle))
-    waivers = load_waivers(rt.config.path(rt.config.waivers), now)
+    waivers = configured_waivers(rt.config, now, lane_lifetimes(policies))
     for message in waivers.warnings:
         warn(message)
     engine = rt.engine(server)
     total = len(lanes) * len(subjects)
+    recorded = 0
     with click.progressbar(length=total, label="evaluating", file=sys.stderr) if progress else _NoBar() as bar:
         for lane in lanes:
             for evaluation in evaluate(
@@ -75,8 +113,14 @@ def run_evaluations(
                 workers=rt.config.workers,
             ):
                 if record:
-                    rt.store.put_decision(to_row(evaluation.record), rt.config.actor)
-                    log_waivers(rt.store, evaluation.record, rt.config.actor)
+                    try:
+                        rt.store.put_decision(to_row(evaluation.record), rt.config.actor)
+                        recorded += 1
+                        log_waivers(rt.store, evaluation.record, rt.config.actor)
+                    except StoreError as exc:  # say what earlier commits of this run did store
+                        if recorded:
+                            raise StoreError(f"{exc}; {recorded} decision(s) of this run were recorded") from exc
+                        raise
                 bar.update(1)
                 yield evaluation.record
 
@@ -85,34 +129,82 @@ SIGN_DIR = Path(".readypolicy/decisions")
 """Default directory of signed decisions, relative to the project root."""
 
 
+_FILE_SAFE = frozenset(string.ascii_letters + string.digits + "_.-")
+
+
+def _file_part(text: str, safe: frozenset[str]) -> str:
+    """Percent-encode (UTF-8) every character outside `safe`, `%` included: reversible, so no two names meet."""
+    return "".join(ch if ch in safe else "".join(f"%{byte:02X}" for byte in ch.encode()) for ch in text)
+
+
 def decision_path(directory: Path, module: str, lane: str) -> Path:
-    """`<dir>/<module>.<lane>.decision.json`, with characters a file name cannot safely hold replaced."""
-    name = ".".join(re.sub(r"[^A-Za-z0-9_.-]", "_", part) for part in (module, lane))
+    """`<dir>/<module>.<lane>.decision.json`, both parts percent-encoded so that distinct subjects never share a file.
+
+    `pay/x` and `pay_x` become `pay%2Fx` and `pay_x`; the lane also has its dots encoded, so the
+    last dot before `.decision.json` always separates module from lane.
+    """
+    name = f"{_file_part(module, _FILE_SAFE)}.{_file_part(lane, _FILE_SAFE - {'.'})}"
     return directory / f"{name}.decision.json"
 
 
 def write_signed(
     records: Sequence[dict[str, Any]], signer: Signer, directory: Path, subject_digest: str | None, vsa: bool,
 ) -> list[Path]:
-    from readypolicy.signing import default_bundle_path, sign_decision, vsa_bundle_path, write_bundle
-
     """Write `<module>.<lane>.decision.json` and its Sigstore bundle(s) per record; returns the paths.
 
     The names are what `readypolicy verify DECISION.json` looks for next to a decision, so a CI job
-    can hand the directory to an auditor as it is.
+    can hand the directory to an auditor as it is. Each record is signed before anything is written,
+    and its files are published together (`_publish_together`), so two runs sharing a directory
+    never leave a decision of one beside a bundle of the other.
     """
+    from readypolicy.signing import default_bundle_path, sign_decision, vsa_bundle_path, write_bundle
+
     written: list[Path] = []
     for record in records:
         path = decision_path(directory, record["subject"]["module"], record["lane"])
-        write_output(json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False), path)
         bundle_path = default_bundle_path(path)
-        write_bundle(sign_decision(record, signer, subject_digest), bundle_path)
-        written += [path, bundle_path]
+        bundles = [(bundle_path, sign_decision(record, signer, subject_digest))]
         if vsa:
-            vsa_path = vsa_bundle_path(bundle_path)
-            write_bundle(sign_decision(record, signer, subject_digest, vsa=True), vsa_path)
-            written.append(vsa_path)
+            bundles.append((vsa_bundle_path(bundle_path), sign_decision(record, signer, subject_digest, vsa=True)))
+        # The canonical (RFC 8785) bytes, no newline: their sha256 is the statement's subject, so
+        # `cosign verify-blob-attestation` checks this very file as the blob.
+        writers: list[tuple[Path, Callable[[Path], object]]] = [
+            (path, functools.partial(_write_bytes, canonical_bytes(record)))
+        ]
+        writers += [(target, functools.partial(write_bundle, bundle)) for target, bundle in bundles]
+        _publish_together(directory, writers)
+        written += [path, *(target for target, _bundle in bundles)]
     return written
+
+
+def _write_bytes(data: bytes, path: Path) -> None:
+    path.write_bytes(data)
+
+
+def _publish_together(directory: Path, writers: Sequence[tuple[Path, Callable[[Path], object]]]) -> None:
+    """Write each file under a name no other process uses, then rename them all holding a lock on the directory.
+
+    Each file appears whole, and the set of them appears as one: a concurrent run renames its own
+    set before or after this one, never in between.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for target, write in writers:
+            handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            os.close(handle)
+            staged.append((Path(name), target))
+            write(Path(name))
+        lock = os.open(directory, os.O_RDONLY)  # the directory itself is the lock: no lock file among the signed ones
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            for temporary, target in staged:
+                os.replace(temporary, target)
+        finally:
+            os.close(lock)
+    finally:
+        for temporary, _target in staged:
+            temporary.unlink(missing_ok=True)
 
 
 class _NoBar:
@@ -130,7 +222,9 @@ class _NoBar:
 @click.option("--lane", "-l", "lanes", multiple=True, help="Lane to decide (repeatable, or 'all'; default all).")
 @click.option("--module", "-m", "modules", multiple=True, help="Module (repeatable).")
 @click.option("--all", "every", is_flag=True, help="Every module in the store (fleet mode, batched).")
-@click.option("--revision", "-r", help="Revision (default: the one ingested last).")
+@click.option("--revision", "-r",
+              help="Revision (default: $READYPOLICY_REVISION or the CI's commit variable; else the one ingested last, "
+                   "with a note). With --all: every module at this revision.")
 @click.option("--bundle", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="Evaluate a built bundle.")
 @click.option("--locked", is_flag=True, help="Decide each lane with the bundle bundles/lock.json approved for it.")
 @click.option("--pack", help="Policy pack (default from config).")
@@ -147,6 +241,8 @@ class _NoBar:
 @click.option("--identity-token", help="With --sign: OIDC token for keyless signing.")
 @click.option("--trust-config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="With --sign: Sigstore client trust config of a private instance.")
+@click.option("--timestamp-url", help="With --sign --key: RFC 3161 timestamp authority URL for a trusted signing "
+              "time. Env: READYPOLICY_TIMESTAMP_URL.")
 @click.option("--subject-digest", help="With --sign: sha256:<hex> of the module artifact (one module only).")
 @click.option("--vsa", is_flag=True, help="With --sign: also sign a SLSA Verification Summary.")
 @click.option("--sign-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -157,7 +253,7 @@ def eval_command(
     ctx: click.Context, lanes: tuple[str, ...], modules: tuple[str, ...], every: bool, revision: str | None,
     bundle: Path | None, locked: bool, pack: str | None, engine_name: str, server: str | None, fmt: str,
     output: Path | None, no_record: bool, sign_decisions: bool, key: Path | None, identity_token: str | None,
-    trust_config: Path | None, subject_digest: str | None, vsa: bool, sign_dir: Path | None,
+    trust_config: Path | None, timestamp_url: str | None, subject_digest: str | None, vsa: bool, sign_dir: Path | None,
 ) -> None:
     """Decide whether modules are ready for lanes. Exit 0 ready, 1 not ready, 2 error."""
     rt = runtime(ctx)
@@ -168,8 +264,10 @@ def eval_command(
         raise click.UsageError("--locked uses the approved bundles; drop --bundle")
     if (engine_name == "opa-server") != (server is not None):
         raise click.UsageError("--engine opa-server and --server URL go together")
-    if not sign_decisions and (key or identity_token or trust_config or subject_digest or vsa or sign_dir):
-        raise click.UsageError("--key, --identity-token, --trust-config, --subject-digest, --vsa and --sign-dir need --sign")
+    if not sign_decisions and (key or identity_token or trust_config or timestamp_url or subject_digest or vsa or sign_dir):
+        raise click.UsageError(
+            "--key, --identity-token, --trust-config, --timestamp-url, --subject-digest, --vsa and --sign-dir need --sign"
+        )
     if subject_digest and len(subjects) != 1:
         raise click.UsageError("--subject-digest names one module's artifact; evaluate one module with it")
     # The signer is ready (key read, passphrase given) before anything is decided or recorded.
@@ -177,9 +275,11 @@ def eval_command(
     if sign_decisions:
         from readypolicy.cli.sign import signer_from_options  # the signing stack loads only when used
 
-        signer = signer_from_options(key, identity_token, trust_config)
+        configured_tsa = rt.config.timestamp_url if key is not None else None  # the setting is for key-based signing
+        signer = signer_from_options(key, identity_token, trust_config, timestamp_url or configured_tsa)
     directory = sign_dir or rt.config.path(SIGN_DIR)
     verdicts: list[bool] = []
+    ladders = LadderTally(rt.lanes, rt.store)
 
     def decided() -> Iterator[dict[str, Any]]:
         for record in run_evaluations(
@@ -189,12 +289,21 @@ def eval_command(
                 for path in write_signed([record], signer, directory, subject_digest, vsa):
                     click.echo(f"signed: {path}", err=True)
             verdicts.append(bool(record["allow"]))
+            ladders.add(record)
             yield record
+
+    def ladder_table() -> Iterator[str]:
+        """Run after every decision was streamed (chained after them): each module's ladder."""
+        yield "\nwhy not the next lane:\n" + "\n".join(f"  {describe(ladder)}" for ladder in ladders.ladders())
 
     if fmt == MarkdownFormat.name:
         text = get_format(fmt).render(list(decided()))
+        text += "\n\n### Why not the next lane\n\n" + "\n".join(f"- {describe(lad)}" for lad in ladders.ladders())
         write_output(text, output)
         append_step_summary(text)
     else:
-        write_chunks(get_format(fmt).stream(decided()), output)
+        chunks: Iterable[str] = get_format(fmt, store_locator(rt.store)).stream(decided())
+        if fmt == "table":  # the human format ends with each module's ladder; machine formats stay as they were
+            chunks = chain(chunks, ladder_table())
+        write_chunks(chunks, output)
     ctx.exit(EXIT_READY if all(verdicts) else EXIT_NOT_READY)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from importlib import import_module
 from pathlib import Path
 
 import click
 
 from readypolicy import __version__
-from readypolicy.cli.context import fail_closed
+from readypolicy.cli.context import EXIT_ERROR, exit_unexpected, fail_closed
 from readypolicy.config import load_config
 from readypolicy.runtime import Runtime
 
@@ -25,13 +26,37 @@ COMMANDS: dict[str, str] = {
     "audit": "readypolicy.cli.audit:audit_group",
     "drift": "readypolicy.cli.drift:drift_command",
     "report": "readypolicy.cli.report:report_command",
+    "requirements": "readypolicy.cli.requirements:requirements_command",
+    "doctor": "readypolicy.cli.doctor:doctor_command",
+    "waiver": "readypolicy.cli.waiver:waiver_group",
 }
 """Subcommand → `module:attribute`. Imported only when invoked: the signing stack alone takes a few
 hundred milliseconds to import, which a CI gate running `eval` should not pay."""
 
 
+CLICK_OWN = (click.ClickException, click.exceptions.Exit)
+"""Click's own ways to end a run (usage errors exit 2, ctx.exit keeps its code): never rewritten."""
+INTERRUPTED = (KeyboardInterrupt, EOFError, click.Abort)
+"""An interrupted run: click would print "Aborted!" and exit 1, the NOT READY code; here it is 2."""
+
+
 class LazyGroup(click.Group):
-    """A group that imports a subcommand's module only when that subcommand is used."""
+    """A group that imports a subcommand's module only when that subcommand is used.
+
+    It is also the one place an exception nothing handled becomes exit 2 with one line, for every
+    command at once (see `exit_unexpected`).
+    """
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except CLICK_OWN:
+            raise
+        except INTERRUPTED:
+            click.echo("readypolicy: error: interrupted; nothing more was decided or recorded", err=True)
+            sys.exit(EXIT_ERROR)
+        except Exception as exc:  # the root of the CLI: any crash must be exit 2, never 1
+            exit_unexpected(exc)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -68,5 +93,8 @@ def cli(ctx: click.Context, config_file: Path | None, **overrides: object) -> No
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="readypolicy")
+    """Console-script entry point; what escapes the group (e.g. closing the store) is still exit 2."""
+    try:
+        cli(prog_name="readypolicy")
+    except Exception as exc:  # see LazyGroup.invoke
+        exit_unexpected(exc)

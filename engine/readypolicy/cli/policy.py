@@ -9,21 +9,27 @@ could not do its job.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from readypolicy.canonical import rfc3339, utc_now
 from readypolicy.cli.context import EXIT_NOT_READY, fail_closed, runtime, warn
-from readypolicy.policy.bundle_build import build_bundle
+from readypolicy.drift.golden import golden_message, pack_cases, update_cases
+from readypolicy.drift.interface import DriftError
+from readypolicy.policy.approval import approval_path
+from readypolicy.policy.bundle_build import build_bundle, bundle_file_name
 from readypolicy.policy.explain import explain, render_text, to_json
-from readypolicy.policy.interface import PolicyError
+from readypolicy.policy.interface import PolicyError, PolicySet
 from readypolicy.policy.lint import check_sources, format_sources, unformatted
 from readypolicy.policy.lock import LOCK_NAME, approve, read_lock, verify
 from readypolicy.policy.source_tree import display_path
-from readypolicy.policy.test_runner import run_tests
-from readypolicy.policy.waivers import load_waivers
+from readypolicy.policy.test_runner import run_golden, run_tests
+from readypolicy.policy.waivers import pack_lifetimes
 from readypolicy.runtime import Runtime
+from readypolicy.store.interface import StoreMissingError
+from readypolicy.waivers.gate import configured_waivers
 
 PACK_OPTION = click.option("--pack", help="Policy pack name or directory (default from config).")
 
@@ -44,7 +50,7 @@ def policy_group() -> None:
 @click.pass_context
 @fail_closed
 def test_command(ctx: click.Context, pack: str | None, coverage_floor: float | None, verbose: bool) -> None:
-    """Run the pack's Rego tests with coverage; exit 1 on a failing test or coverage under the floor."""
+    """Run the pack's Rego tests with coverage and its golden cases; exit 1 on a failure or coverage under the floor."""
     rt = runtime(ctx)
     policy = rt.policy(pack=pack)
     floor = rt.config.coverage_floor if coverage_floor is None else coverage_floor
@@ -68,8 +74,49 @@ def test_command(ctx: click.Context, pack: str | None, coverage_floor: float | N
             click.echo(f"  {item.percent:6.2f}%  {item.path}" + (f"  not covered: {rows}" if rows else ""))
     if not report.cases:
         warn(f"pack {policy.pack} has no tests (add *_test.rego files beside the policies)")
-    if report.failed or coverage is None or coverage < floor:
+    golden_failed = _run_golden_cases(rt, policy)
+    if report.failed or coverage is None or coverage < floor or golden_failed:
         ctx.exit(EXIT_NOT_READY)
+
+
+def _run_golden_cases(rt: Runtime, policy: PolicySet) -> bool:
+    """Decide the pack's golden cases with its sources and print each one that moved; True if any did."""
+    golden = run_golden(policy, rt.engine(), rt.cache_dir)
+    if golden is None or not golden.checked:
+        warn(f"pack {policy.pack} has no golden cases (pack.yaml golden: a directory of *.json cases)")
+        return False
+    for line in golden.checked:
+        click.echo(line)
+    for difference in golden.differences:
+        click.echo(f"  FAIL  {golden_message(difference)}")
+    return bool(golden.differences)
+
+
+@policy_group.group("golden")
+def golden_group() -> None:
+    """Golden cases: full inputs with the outcome the pack must give them."""
+
+
+@golden_group.command("update")
+@PACK_OPTION
+@click.pass_context
+@fail_closed
+def golden_update_command(ctx: click.Context, pack: str | None) -> None:
+    """Rewrite every golden case's expected outcome with what the pack's sources decide now.
+
+    Run it after a reviewed policy change, and review the rewritten files like code: the diff is
+    the behaviour change.
+    """
+    rt = runtime(ctx)
+    policy = rt.policy(pack=pack)
+    try:
+        cases = pack_cases(policy.origin)
+        changed = update_cases(cases, policy, rt.engine(), rt.cache_dir)
+    except DriftError as exc:
+        raise PolicyError(str(exc)) from exc
+    for name in changed:
+        click.echo(f"updated {name}")
+    click.echo(f"pack {policy.pack}: {len(changed)} of {len(cases)} golden case(s) changed")
 
 
 @policy_group.command("fmt")
@@ -108,17 +155,48 @@ def check_command(ctx: click.Context, pack: str | None) -> None:
 
 @policy_group.command("build")
 @PACK_OPTION
+@click.option("--signing-key", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="Also carry OPA's own signature (.signatures.json, ES256) made with this PEM private key, so "
+                   "`opa run --verification-key PUB --signing-alg ES256` accepts the bundle.")
 @click.pass_context
 @fail_closed
-def build_command(ctx: click.Context, pack: str | None) -> None:
-    """Compile-check and write bundles/<pack>-<version>.tar.gz (reproducible byte for byte)."""
+def build_command(ctx: click.Context, pack: str | None, signing_key: Path | None) -> None:
+    """Compile-check and write bundles/<pack>-<version>-<digest prefix>.tar.gz (reproducible byte for byte unless signed).
+
+    A bundle file a lock entry or a stored decision refers to is never overwritten.
+    """
     rt = runtime(ctx)
     policy = rt.policy(pack=pack)
-    path, sha256 = build_bundle(policy, rt.opa(), rt.config.path(rt.config.bundles))
+    key_pem = None
+    if signing_key is not None:
+        from readypolicy.cli.sign import unencrypted_key_pem  # the signing stack loads only when used
+
+        key_pem = unencrypted_key_pem(signing_key)
+    path, sha256 = build_bundle(policy, rt.opa(), rt.config.path(rt.config.bundles), key_pem, _bundle_holder(rt))
     click.echo(f"bundle   {display_path(path)} ({path.stat().st_size} bytes, {len(policy.files)} files)")
     click.echo(f"revision {policy.revision}")
     click.echo(f"sha256   {sha256}")
     click.echo(f"digest   {policy.digest}")
+
+
+def _bundle_holder(rt: Runtime) -> Callable[[str], str | None]:
+    """What refers to a built bundle with a given sha256: a lock entry, else a stored decision, else None."""
+
+    def holder(sha256: str) -> str | None:
+        for lanes in read_lock(_lock_path(rt)).values():
+            for entry in lanes.values():
+                if entry.sha256 == sha256:
+                    return f"{LOCK_NAME} approves it for {entry.pack}/{entry.lane}"
+        try:
+            decisions = rt.store.list_decisions()
+        except StoreMissingError:
+            return None  # no store, so no decision refers to it
+        for row in decisions:
+            if (row.record.get("policy") or {}).get("bundle_sha256") == sha256:
+                return f"decision {row.decision_id} in {rt.store.url} was made with it"
+        return None
+
+    return holder
 
 
 @policy_group.command("approve")
@@ -126,14 +204,23 @@ def build_command(ctx: click.Context, pack: str | None) -> None:
 @click.option("--lane", "-l", "lanes", multiple=True, help="Lane to approve the bundle for (repeatable; default all).")
 @click.option("--bundle", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="Bundle to approve (default: the pack's current build in the bundles directory).")
+@click.option("--key", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="Sign the approval with this PEM private key (passphrase from READYPOLICY_KEY_PASSWORD): "
+                   "writes <bundle>.approval.sigstore.json, which policy_approvers checks.")
 @click.pass_context
 @fail_closed
-def approve_command(ctx: click.Context, pack: str | None, lanes: tuple[str, ...], bundle: Path | None) -> None:
-    """Pin a built bundle in bundles/lock.json for lanes, and audit the approval."""
+def approve_command(ctx: click.Context, pack: str | None, lanes: tuple[str, ...], bundle: Path | None,
+                    key: Path | None) -> None:
+    """Pin a built bundle in bundles/lock.json for lanes, audit the approval, and with --key sign it."""
     rt = runtime(ctx)
+    signer = None
+    if key is not None:
+        from readypolicy.cli.sign import signer_from_options  # the signing stack loads only when used
+
+        signer = signer_from_options(key, None, None)
     if bundle is None:
         source = rt.policy(pack=pack)
-        bundle = rt.config.path(rt.config.bundles) / f"{source.pack}-{source.version}.tar.gz"
+        bundle = rt.config.path(rt.config.bundles) / bundle_file_name(source.pack, source.revision)
         built = rt.policy(bundle=bundle) if bundle.is_file() else None
         if built is None or built.digest != source.digest:
             state = "does not exist" if built is None else "was built from other sources"
@@ -142,10 +229,13 @@ def approve_command(ctx: click.Context, pack: str | None, lanes: tuple[str, ...]
     else:
         chosen = list(lanes) or list(rt.policy(bundle=bundle).lanes)
     entries = approve(
-        _lock_path(rt), bundle, chosen, actor=rt.config.actor, now=rfc3339(utc_now()), store=rt.store,
+        _lock_path(rt), bundle, chosen, actor=rt.config.actor, now=rfc3339(utc_now()), store=rt.writable_store,
+        signer=signer,
     )
     for entry in entries:
         click.echo(f"approved {entry.pack}/{entry.lane}: {entry.bundle} {entry.revision} {entry.sha256}")
+    if signer is not None:
+        click.echo(f"signed approval -> {display_path(approval_path(bundle))}")
 
 
 @policy_group.group("lock")
@@ -194,9 +284,10 @@ def explain_command(
     """Why CHECK_ID has its status: the rule, its result, the evidence it read, the thresholds in force."""
     rt = runtime(ctx)
     now = rfc3339(utc_now())
-    waivers = load_waivers(rt.config.path(rt.config.waivers), now)
+    policy = rt.policy(pack=pack, bundle=bundle)
+    waivers = configured_waivers(rt.config, now, pack_lifetimes(policy))
     explanation = explain(
-        store=rt.store, engine=rt.engine(), policy=rt.policy(pack=pack, bundle=bundle), cache_dir=rt.cache_dir,
+        store=rt.store, engine=rt.engine(), opa=rt.opa(), policy=policy, cache_dir=rt.cache_dir,
         lane=lane, module=module, revision=revision, check_id=check_id, now=now, waivers=waivers.entries,
     )
     if fmt == "json":

@@ -13,6 +13,7 @@ import click
 from readypolicy.canonical import parse_rfc3339, rfc3339
 from readypolicy.cli.context import fail_closed, runtime, write_output
 from readypolicy.report.html import HtmlFormat
+from readypolicy.report.teams import module_teams
 
 
 def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -36,7 +37,8 @@ def report_command(ctx: click.Context, html_path: Path, since: str | None, title
     """Render the latest decision per module and lane, what blocks each module, and the trend."""
     rt = runtime(ctx)
     rows = rt.store.list_decisions(since=since)
-    page = HtmlFormat(lanes=rt.config.lanes, title=title, since=since).render([row.record for row in rows])
+    records = [row.record for row in rows]
+    page = HtmlFormat(lanes=rt.lanes, title=title, since=since, teams=module_teams(rt.store, records)).render(records)
     write_output(page, html_path)
     modules = len({row.module for row in rows})
     click.echo(f"wrote {html_path}: {modules} module(s), {len(rows)} decision(s)")

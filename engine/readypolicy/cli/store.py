@@ -1,4 +1,4 @@
-"""`readypolicy store ...`: create or upgrade a store's schema, and copy one store into another."""
+"""`readypolicy store ...`: create or upgrade a store's schema, copy one store into another, print role SQL."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from readypolicy.cli.context import fail_closed, runtime
 from readypolicy.store.copy import copy_store
 from readypolicy.store.interface import StoreError
 from readypolicy.store.open import open_store
+from readypolicy.store.roles import DEFAULT_ROLES, roles_sql
 from readypolicy.store.sql import SqlStore
 
 
@@ -22,11 +23,19 @@ def store_group() -> None:
 @click.pass_context
 @fail_closed
 def migrate_command(ctx: click.Context) -> None:
-    """Create the schema of the configured store (--store) or apply pending migrations."""
-    target = runtime(ctx).store
-    if not isinstance(target, SqlStore):
-        raise StoreError(f"{target.url}: this store has no schema to migrate")
-    click.echo(f"{target.url}: schema version {target.migrate()}")
+    """Create the schema of the configured store (--store) or apply pending migrations.
+
+    The one command that always may: reads never migrate, and `ingest` into PostgreSQL only with
+    `store_auto_migrate`. On PostgreSQL run it as the owner role (docs/team-store.md).
+    """
+    config = runtime(ctx).config
+    target = open_store(config.store_url(), create=True, timeout_s=config.store_timeout_s)
+    try:
+        if not isinstance(target, SqlStore):
+            raise StoreError(f"{target.url}: this store has no schema to migrate")
+        click.echo(f"{target.url}: schema version {target.migrate()}")
+    finally:
+        target.close()
 
 
 @store_group.command("copy")
@@ -36,10 +45,11 @@ def migrate_command(ctx: click.Context) -> None:
 @fail_closed
 def copy_command(ctx: click.Context, src_url: str, dst_url: str) -> None:
     """Copy all evidence, decisions and audit facts; running it again adds only what is missing."""
-    actor = runtime(ctx).config.actor
-    src = open_store(src_url)
+    config = runtime(ctx).config
+    actor = config.actor
+    src = open_store(src_url, create=False, timeout_s=config.store_timeout_s)
     try:
-        dst = open_store(dst_url)
+        dst = open_store(dst_url, create=True, timeout_s=config.store_timeout_s)
         try:
             result = copy_store(src, dst, actor)
         finally:
@@ -69,3 +79,16 @@ def prune_command(ctx: click.Context, older_than: str, dry_run: bool) -> None:
         f"{rt.store.url}: {action} {count} of {result.examined} evidence documents ingested before {result.cutoff};"
         f" kept {result.referenced} referenced by decisions and {result.recent} newer ones"
     )
+
+
+@store_group.command("roles")
+@click.option("--print-sql", is_flag=True, help="Print the SQL (the only mode: review it, then run it).")
+@click.option("--owner", default=DEFAULT_ROLES[0], show_default=True, help="Role that owns the tables and migrates.")
+@click.option("--writer", default=DEFAULT_ROLES[1], show_default=True, help="Role CI ingests and records with.")
+@click.option("--reader", default=DEFAULT_ROLES[2], show_default=True, help="Role for read commands only.")
+@fail_closed
+def roles_command(print_sql: bool, owner: str, writer: str, reader: str) -> None:
+    """Print the GRANTs (and REVOKEs on PUBLIC) for least-privilege PostgreSQL roles; run them with psql."""
+    if not print_sql:
+        raise click.UsageError("give --print-sql: readypolicy prints the SQL for you to review and run, it never runs it")
+    click.echo(roles_sql(owner, writer, reader), nl=False)

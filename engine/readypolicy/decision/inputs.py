@@ -6,7 +6,8 @@ evaluation time — so that replaying it later, with the same policy, must give 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from fnmatch import fnmatchcase
 from typing import Any
 
 from readypolicy.store.interface import EvidenceRecord
@@ -45,5 +46,19 @@ def build_input(
         "now": now,
         "manifest": manifests[0]["data"] if manifests else None,
         "evidence": evidence,
-        "waivers": [dict(w) for w in waivers if w.get("module") == module],
+        "waivers": [waiver_for_module(w, module) for w in waivers if covers(w, module)],
     }
+
+
+def covers(waiver: Mapping[str, Any], module: str) -> bool:
+    """A waiver names the module, or carries a `pattern` (shell-style, case-sensitive) the module matches."""
+    pattern = waiver.get("pattern")
+    if isinstance(pattern, str) and pattern:
+        return fnmatchcase(module, pattern)
+    return waiver.get("module") == module
+
+
+def waiver_for_module(waiver: Mapping[str, Any], module: str) -> dict[str, Any]:
+    """The waiver as the module's own: a pattern waiver names the module (and keeps pattern and owner,
+    which the policy checks against the manifest)."""
+    return {**waiver, "module": module}

@@ -1,17 +1,24 @@
 """Decision records: check what the policy returned, then write the reproducible record.
 
 A policy's answer is untrusted until checked: it must match the result schema, list each check
-once, and its `allow` must agree with its checks. A record then binds the outcome to the exact
+once, and its `allow` must agree with its checks (allow exactly when none fails or is missing).
+Before it is stored or signed it must also be complete: every check the pack's catalog requires
+for the lane, and no other, `waived` only where a waiver in the input names that check,
+module and lane and is unexpired at `input.now`, and each check enforced as the catalog says at
+`input.now`: an advisory check never `fail`s or is `missing` (it `warn`s), a blocking one never
+`warn`s, so a tampered lane rule cannot relax a check. A record then binds the outcome to the exact
 policy digest, evidence digests, engine version, evaluation time and input digest, and is
 identified by the digest of its own canonical JSON.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
-from readypolicy.canonical import digest
+from readypolicy.canonical import digest, parse_rfc3339
+from readypolicy.decision.catalog import LaneRules
 from readypolicy.decision.result_check import result_problem
 from readypolicy.engines.interface import EngineError, EngineInfo
 from readypolicy.policy.interface import PolicySet
@@ -19,6 +26,13 @@ from readypolicy.store.interface import DecisionRow, EvidenceRecord
 
 RECORD_SCHEMA = "https://readypolicy.dev/decision/v1"
 BLOCKING = frozenset({"fail", "missing"})
+COUNTED = ("pass", "fail", "missing", "waived", "warn")
+"""Statuses a record's `summary` counts apart: waived and advisory (warn) checks are never folded into pass."""
+
+
+def status_summary(checks: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """How many checks have each status (every status in `COUNTED`, zeros included)."""
+    return {status: sum(1 for check in checks if check.get("status") == status) for status in COUNTED}
 
 
 def check_policy_result(result: Any, query: str) -> dict[str, Any]:
@@ -34,7 +48,126 @@ def check_policy_result(result: Any, query: str) -> dict[str, Any]:
     blocked = any(check["status"] in BLOCKING for check in result["checks"])
     if result["allow"] and blocked:
         raise EngineError(f"{query} says allow while some checks fail or are missing; refusing the decision")
+    if not result["allow"] and not blocked:
+        raise EngineError(f"{query} says deny while every check passes or is waived; refusing the decision")
     return result
+
+
+def check_decision(
+    result: Any, query: str, policy_input: Mapping[str, Any], rules: LaneRules,
+) -> dict[str, Any]:
+    """`check_policy_result`, then completeness and waivers against the pack's catalog and the input.
+
+    `rules` is what the catalog says of the lane (`catalog.lane_rules`): the checks it requires
+    (None only for a pack without a catalog, whose decisions get every other check here), which
+    may be waived, and for how long a waiver may run.
+    """
+    checked = check_policy_result(result, query)
+    if "lane" in checked and checked["lane"] != policy_input.get("lane"):
+        raise EngineError(f"{query} answered for lane {checked['lane']!r}, not {policy_input.get('lane')!r}; refusing it")
+    ids = [check["id"] for check in checked["checks"]]
+    if rules.required is not None:
+        absent = [i for i in rules.required if i not in ids]
+        unknown = [i for i in ids if i not in rules.required]
+        if absent or unknown:
+            parts = [f"lacks required check(s) {_listed(absent)}"] if absent else []
+            parts += [f"holds check(s) {_listed(unknown)} the catalog does not list for this lane"] if unknown else []
+            raise EngineError(f"{query} returned an incomplete decision: it {' and '.join(parts)}; refusing it")
+    _check_enforcement(checked["checks"], query, policy_input, rules)
+    for check in checked["checks"]:
+        if check["status"] != "waived":
+            continue
+        if rules.waivable is not None and check["id"] not in rules.waivable:
+            raise EngineError(
+                f"{query} says check {check['id']} is waived, but the pack's catalog does not let it be waived "
+                f"in lane {policy_input.get('lane')!r}; refusing the decision"
+            )
+        if not waiver_matches(check["id"], policy_input, rules.lifetime_days):
+            raise EngineError(
+                f"{query} says check {check['id']} is waived, but no waiver in the input names that check, "
+                f"module {policy_input.get('module')!r} and lane {policy_input.get('lane')!r} in force at "
+                f"{policy_input.get('now')}; refusing the decision"
+            )
+    return checked
+
+
+def _check_enforcement(
+    checks: Sequence[dict[str, Any]], query: str, policy_input: Mapping[str, Any], rules: LaneRules,
+) -> None:
+    """Each check's status and `enforcement` must be what the catalog gives at `input.now`.
+
+    A `warn` needs the catalog to make the check advisory at that time; a `fail` or `missing` needs
+    it blocking (an advisory failure must never block either). Without a catalog nothing can vouch
+    for an advisory check, so a `warn` is refused.
+    """
+    for check in checks:
+        claimed = check.get("enforcement")
+        if check["status"] not in ("warn", *BLOCKING) and claimed is None:
+            continue
+        expected = _expected_enforcement(check["id"], policy_input, rules)
+        wrong = (
+            (check["status"] == "warn" and expected != "advisory")
+            or (check["status"] in BLOCKING and expected == "advisory")
+            or (claimed is not None and expected is not None and claimed != expected)
+            or (claimed == "advisory" and expected != "advisory")
+        )
+        if wrong:
+            raise EngineError(
+                f"{query} says check {check['id']} is {check['status']} ({claimed or 'no enforcement given'}), but the "
+                f"pack's catalog makes it {expected or 'unverifiable'} at {policy_input.get('now')}; refusing the decision"
+            )
+
+
+def _expected_enforcement(check_id: str, policy_input: Mapping[str, Any], rules: LaneRules) -> str | None:
+    if rules.enforcement is None:
+        return None
+    entry = rules.enforcement.get(check_id)
+    if entry is None:
+        return "blocking"
+    try:
+        now = parse_rfc3339(str(policy_input["now"]))
+    except (KeyError, ValueError):
+        return None
+    return entry.at(now)
+
+
+def _listed(ids: Sequence[str], shown: int = 8) -> str:
+    more = len(ids) - shown
+    return ", ".join(ids[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
+def waiver_matches(check_id: str, policy_input: Mapping[str, Any], lifetime_days: int | None) -> bool:
+    """Whether a waiver passed in the input covers this check, module and lane at `input.now`.
+
+    In force means: created by `now`, not expired, and (when the pack bounds it) running no longer
+    than the lane's lifetime from `created`. A waiver naming an `owner` (a pattern waiver) covers
+    only a module whose manifest names that owner. The policy may refuse more; this guards against a
+    `waived` with nothing valid behind it, even from a library whose waiver rules were edited.
+    """
+    try:
+        now = parse_rfc3339(str(policy_input["now"]))
+    except (KeyError, ValueError):
+        return False
+    for waiver in policy_input.get("waivers") or []:
+        if not isinstance(waiver, Mapping):
+            continue
+        if (waiver.get("check"), waiver.get("module"), waiver.get("lane")) != (
+            check_id, policy_input.get("module"), policy_input.get("lane")
+        ):
+            continue
+        if "owner" in waiver and waiver["owner"] != (policy_input.get("manifest") or {}).get("owner"):
+            continue
+        try:
+            expires = parse_rfc3339(str(waiver.get("expires")))
+            created = parse_rfc3339(str(waiver["created"])) if "created" in waiver or lifetime_days else None
+        except (KeyError, ValueError):
+            continue
+        if expires <= now or (created is not None and created > now):
+            continue
+        if lifetime_days is not None and created is not None and expires - created > timedelta(days=lifetime_days):
+            continue
+        return True
+    return False
 
 
 def build_record(
@@ -57,6 +190,7 @@ def build_record(
         "pack": policy.pack,
         "allow": bool(result["allow"]),
         "checks": result["checks"],
+        "summary": status_summary(result["checks"]),
         "policy": {
             "source": policy.source,
             "pack": policy.pack,

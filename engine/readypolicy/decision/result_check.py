@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-STATUSES = frozenset({"pass", "fail", "missing", "waived"})
+STATUSES = frozenset({"pass", "fail", "missing", "waived", "warn"})
+ENFORCEMENTS = frozenset({"blocking", "advisory"})
 SEVERITIES = frozenset({"critical", "high", "medium", "low", "info"})
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 REQUIRED = ("id", "title", "status", "severity", "message", "evidence")
-OPTIONAL_TYPES: dict[str, type] = {"remediation": str, "needs": list, "waiver": dict}
+OPTIONAL_TYPES: dict[str, type] = {"remediation": str, "needs": list, "waiver": dict, "enforce_from": str}
 
 
 def result_problem(result: Any) -> tuple[str, str] | None:
@@ -58,6 +59,8 @@ def _check_problem(check: Any) -> tuple[str, str] | None:
         return "status", f"{check['status']!r} is not one of {sorted(STATUSES)}"
     if check["severity"] not in SEVERITIES:
         return "severity", f"{check['severity']!r} is not one of {sorted(SEVERITIES)}"
+    if "enforcement" in check and check["enforcement"] not in ENFORCEMENTS:
+        return "enforcement", f"{check['enforcement']!r} is not one of {sorted(ENFORCEMENTS)}"
     evidence = check["evidence"]
     if not isinstance(evidence, list):
         return "evidence", f"{_kind(evidence)} is not of type 'array'"

@@ -9,13 +9,15 @@ comparing against it would report the tampering twice under other names.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from readypolicy.drift.bundle_file import ApprovedBundle, bundle_differences, group_entries
 from readypolicy.drift.decisions import decision_differences
-from readypolicy.drift.golden import golden_differences, load_cases
+from readypolicy.drift.golden import golden_differences, pack_cases
 from readypolicy.drift.interface import Difference, DriftError, DriftReport
 from readypolicy.drift.server import OpaServerReader, server_differences
 from readypolicy.drift.source import source_differences
+from readypolicy.policy.approval import ApprovalError, check_approval
 from readypolicy.policy.interface import PolicySet
 from readypolicy.policy.lock import LOCK_NAME, LockEntry, read_lock
 from readypolicy.policy.pack import load_pack, pack_dir
@@ -62,6 +64,19 @@ def _server_target(groups: list[ApprovedBundle], reader: OpaServerReader) -> App
     raise DriftError(f"the lock approves different bundles per lane ({lanes}); pass --lane to say which one {reader.url} serves")
 
 
+def _approval_difference(group: ApprovedBundle, approvers: list[Path]) -> list[Difference]:
+    """The bundle's missing or failing signed approval for any of its lanes (policy_approvers is set)."""
+    entry = group.entry
+    for lane in group.lanes:
+        try:
+            check_approval(group.path, sha256=entry.sha256, pack=entry.pack, digest=entry.digest, lane=lane,
+                           approvers=approvers)
+        except ApprovalError as exc:
+            return [Difference("bundle", group.lanes, "approval", entry.bundle, "signed by a policy approver", None,
+                               str(exc))]
+    return []
+
+
 def detect(rt: Runtime, request: DriftRequest) -> DriftReport:
     """Every requested comparison, in a fixed order: bundle, source, server, decisions, golden."""
     entries = _entries(rt, request)
@@ -74,10 +89,16 @@ def detect(rt: Runtime, request: DriftRequest) -> DriftReport:
     checked: list[str] = []
     found: list[Difference] = []
     approved: dict[ApprovedBundle, PolicySet] = {}
+    approvers = rt.config.policy_approver_keys()
     for group in groups:
         policy, differences = bundle_differences(group)
         checked.append(f"bundle {group.entry.bundle} vs lock ({', '.join(group.lanes)})")
         found.extend(differences)
+        if policy is not None and approvers is not None:
+            checked.append(f"signed approval of {group.entry.bundle} ({', '.join(group.lanes)})")
+            unsigned = _approval_difference(group, approvers)
+            found.extend(unsigned)
+            policy = None if unsigned else policy
         if policy is not None:
             approved[group] = policy
     opa = rt.opa()
@@ -97,13 +118,13 @@ def detect(rt: Runtime, request: DriftRequest) -> DriftReport:
         else:
             checked.append(f"server {reader.url}: skipped, {target.entry.bundle} does not match the lock")
     if request.decisions:
-        lanes = request.lanes or tuple(dict.fromkeys((*rt.config.lanes, *entries)))
+        lanes = request.lanes or tuple(dict.fromkeys((*rt.lanes, *entries)))
         scan = decision_differences(rt.store, request.pack, lanes, entries, request.since)
         checked.extend(scan.checked)
         found.extend(scan.differences)
     if request.golden:
         policies = {lane: policy for group, policy in approved.items() for lane in group.lanes}
-        cases = load_cases(source.origin / "golden")
+        cases = pack_cases(source.origin)
         wanted = [c for c in cases if not request.lanes or c.lane in request.lanes]
         run = golden_differences(wanted, policies, rt.engine(), rt.cache_dir)
         checked.extend(run.checked)

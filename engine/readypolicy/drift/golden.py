@@ -1,13 +1,17 @@
-"""Behaviour vs lock: golden cases re-run against the approved bundle of their lane.
+"""Golden cases: full policy inputs with the outcome they must get, re-run against a policy.
 
 A golden case is a full policy input with the outcome it must get (`allow` and the status of the
-checks it names). Re-running every case against the locked bundle catches behaviour that moved
-while no file did (an OPA upgrade, a changed builtin) and proves the lock still means what its
-approvers saw. Cases are batched: one OPA process per lane, however many cases.
+checks it names). `policy test` runs every case against the pack's sources, so a change that
+flips one fails before it is built; `drift --golden` re-runs them against the approved bundle of
+their lane, which catches behaviour that moved while no file did (an OPA upgrade, a changed
+builtin). `policy golden update` rewrites the expectations after a reviewed change. Cases live
+where pack.yaml `golden` says, outside the Rego tree, so OPA never loads them as data. Cases are
+batched: one OPA process per lane, however many cases.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +22,7 @@ from readypolicy.drift.interface import Difference, DriftError
 from readypolicy.engines.interface import RegoEngine
 from readypolicy.policy import stage
 from readypolicy.policy.interface import PolicySet
+from readypolicy.policy.pack import golden_dir
 from readypolicy.safeio import UnsafeInputError, loads_json, read_limited
 
 
@@ -35,6 +40,8 @@ class GoldenCase:
     """Expected `allow`."""
     checks: Mapping[str, str]
     """Check id → expected status (checks not named are not compared)."""
+    path: Path
+    """The case file."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,14 @@ class GoldenRun:
     """One per changed outcome or check status."""
 
 
+def pack_cases(pack_directory: Path) -> list[GoldenCase]:
+    """The cases of a pack (pack.yaml `golden`); DriftError when the pack declares no directory."""
+    directory = golden_dir(pack_directory)
+    if directory is None:
+        raise DriftError(f"{pack_directory / 'pack.yaml'}: declares no golden case directory (golden: PATH)")
+    return load_cases(directory)
+
+
 def load_cases(directory: Path) -> list[GoldenCase]:
     """Every `*.json` case in `directory`, sorted by file name; DriftError on a malformed one."""
     if not directory.is_dir():
@@ -56,9 +71,12 @@ def load_cases(directory: Path) -> list[GoldenCase]:
         try:
             doc = loads_json(read_limited(path), str(path))
             expected = doc["expected"]
+            if not isinstance(expected["allow"], bool):
+                raise TypeError(f"expected.allow is {expected['allow']!r}, not true or false")
             case = GoldenCase(
                 name=str(doc["name"]), lane=str(doc["lane"]), input=dict(doc["input"]),
                 allow=bool(expected["allow"]), checks={str(k): str(v) for k, v in dict(expected.get("checks") or {}).items()},
+                path=path,
             )
         except UnsafeInputError as exc:
             raise DriftError(str(exc)) from exc
@@ -75,9 +93,11 @@ def load_cases(directory: Path) -> list[GoldenCase]:
 def _compare(case: GoldenCase, result: dict[str, Any]) -> list[Difference]:
     lanes = (case.lane,)
     out: list[Difference] = []
-    if bool(result["allow"]) != case.allow:
-        out.append(Difference("golden", lanes, "outcome", case.name, _verdict(case.allow), _verdict(result["allow"])))
     statuses = {c["id"]: c["status"] for c in result["checks"]}
+    if bool(result["allow"]) != case.allow:
+        blocking = [f"{check} {status}" for check, status in sorted(statuses.items()) if status in ("fail", "missing")]
+        detail = f"blocking: {', '.join(blocking)}" if blocking else "no check blocks"
+        out.append(Difference("golden", lanes, "outcome", case.name, _verdict(case.allow), _verdict(result["allow"]), detail))
     for check, status in sorted(case.checks.items()):
         if statuses.get(check) != status:
             out.append(Difference("golden", lanes, "check-status", f"{case.name}: {check}", status, statuses.get(check)))
@@ -88,12 +108,12 @@ def _verdict(allow: bool) -> str:
     return "allow" if allow else "deny"
 
 
-def golden_differences(
+def _decide(
     cases: list[GoldenCase], policies: Mapping[str, PolicySet], engine: RegoEngine, cache_dir: Path,
-) -> GoldenRun:
-    """Run each lane's cases against its approved policy (one batch per lane) and compare outcomes."""
+) -> tuple[list[str], list[tuple[GoldenCase, dict[str, Any]]]]:
+    """Each case's checked decision under its lane's policy (one batch per lane), and what was run."""
     checked: list[str] = []
-    found: list[Difference] = []
+    decided: list[tuple[GoldenCase, dict[str, Any]]] = []
     by_lane: dict[str, list[GoldenCase]] = {}
     for case in cases:
         by_lane.setdefault(case.lane, []).append(case)
@@ -104,7 +124,52 @@ def golden_differences(
             continue
         query = policy.query(lane)
         results = engine.evaluate(stage.load(policy, cache_dir), query, [c.input for c in lane_cases])
-        for case, result in zip(lane_cases, results, strict=True):
-            found.extend(_compare(case, check_policy_result(result, query)))
+        decided.extend((case, check_policy_result(result, query)) for case, result in zip(lane_cases, results, strict=True))
         checked.append(f"golden {lane}: {len(lane_cases)} case(s) against {policy.revision}")
+    return checked, decided
+
+
+def golden_differences(
+    cases: list[GoldenCase], policies: Mapping[str, PolicySet], engine: RegoEngine, cache_dir: Path,
+) -> GoldenRun:
+    """Run each lane's cases against its policy (one batch per lane) and compare outcomes."""
+    checked, decided = _decide(cases, policies, engine, cache_dir)
+    found = [difference for case, decision in decided for difference in _compare(case, decision)]
     return GoldenRun(tuple(checked), tuple(found))
+
+
+def source_policies(policy: PolicySet) -> dict[str, PolicySet]:
+    """Every lane of a pack decided by the same policy set (its sources, for `policy test`)."""
+    return dict.fromkeys(policy.lanes, policy)
+
+
+def golden_message(difference: Difference) -> str:
+    """One line naming the case and, for a check, the check: what `policy test` prints."""
+    if difference.kind == "check-status":
+        case, check = difference.subject.split(": ", 1)
+        return f"golden {case}: check {check} expected {difference.expected}, got {difference.actual or 'no result'}"
+    return f"golden {difference.subject}: expected {difference.expected}, got {difference.actual} ({difference.detail})"
+
+
+def update_cases(cases: list[GoldenCase], policy: PolicySet, engine: RegoEngine, cache_dir: Path) -> list[str]:
+    """Rewrite each case's `expected` with what `policy` decides now: `allow` and every check's status.
+
+    Meant for after a reviewed policy change: the rewritten files show the change as a diff.
+    Returns the names of the cases whose expectation changed; files that did not change are not written.
+    """
+    unknown = sorted({case.lane for case in cases} - set(policy.lanes))
+    if unknown:
+        raise DriftError(f"pack {policy.pack!r} has no lane {', '.join(unknown)} (named by golden cases)")
+    _, decided = _decide(cases, source_policies(policy), engine, cache_dir)
+    changed: list[str] = []
+    for case, decision in decided:
+        expected = {"allow": bool(decision["allow"]), "checks": {c["id"]: c["status"] for c in decision["checks"]}}
+        if expected == {"allow": case.allow, "checks": dict(case.checks)}:
+            continue
+        doc = loads_json(read_limited(case.path), str(case.path))
+        doc["expected"] = expected
+        tmp = case.path.with_name(f".{case.path.name}.tmp")
+        tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+        tmp.replace(case.path)
+        changed.append(case.name)
+    return changed

@@ -9,35 +9,15 @@ of canonical JSON.
 
 from __future__ import annotations
 
-import json
-import tempfile
 from collections import Counter
-from pathlib import Path, PurePosixPath
 from typing import Any
 
 from readypolicy.canonical import canonical_bytes
-from readypolicy.drift.interface import DriftError, RuleChange
+from readypolicy.drift.interface import RuleChange
 from readypolicy.engines.opa_binary import OpaBinary
+from readypolicy.engines.opa_parse import parse_module
 
 IMPORTS = "(imports)"
-
-
-def parse_module(opa: OpaBinary, path: str, text: bytes) -> dict[str, Any]:
-    """OPA's AST of one module (no locations, no comments); DriftError if OPA cannot parse it."""
-    with tempfile.TemporaryDirectory(prefix="readypolicy-parse-") as work:
-        target = Path(work) / PurePosixPath(path).name
-        target.write_bytes(text)
-        done = opa.run(["parse", "--format", "json", "--json-include", "-comments", str(target)])
-    if done.returncode != 0:
-        message = " ".join((done.stderr or done.stdout).decode("utf-8", errors="replace").split())
-        raise DriftError(f"{path}: OPA cannot parse it: {message[:300]}")
-    try:
-        module = json.loads(done.stdout)
-    except ValueError as exc:
-        raise DriftError(f"{path}: `opa parse` printed something that is not JSON") from exc
-    if not isinstance(module, dict) or "package" not in module:
-        raise DriftError(f"{path}: `opa parse` returned no package")
-    return module
 
 
 def package_name(module: dict[str, Any]) -> str:

@@ -1,26 +1,22 @@
 """Running OPA vs lock: what a live `opa run --server` holds, compared with the approved bundle.
 
-Read over OPA's REST API (read-only GETs): `/v1/data/system/bundles` for the loaded bundle's
-manifest (revision and readypolicy digest), `/v1/policies` for every loaded module with its raw
-text, and `/v1/data/<mount>` for each data document of the approved bundle. Modules are compared
-as files (bundle path → text), so a module replaced, added or removed on the server is named down
-to the rule. The REST API is used directly rather than opa-python-client because the client's
-`get_policy` cannot fetch modules whose ids start with `/` (bundles loaded from absolute paths).
+Read through the shared server client (`engines/opa_http.py`, on opa-python-client): the loaded
+bundles' manifests (revision and readypolicy digest) from `data.system.bundles`, every loaded module
+with its raw text from `/v1/policies`, and the value at each data mount of the approved bundle.
+Modules are compared as files (bundle path → text), so a module replaced, added or removed on the
+server is named down to the rule. Nothing is written to the server.
 """
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit
 
 from readypolicy.drift.compare import compare_files, data_difference
 from readypolicy.drift.data_diff import ABSENT, data_mount, diff_data, load_data
-from readypolicy.drift.interface import Difference, DriftError
+from readypolicy.drift.interface import Difference
 from readypolicy.engines.opa_binary import OpaBinary
+from readypolicy.engines.opa_http import OpaHttp, data_ref
 from readypolicy.policy.interface import PolicySet
 
 
@@ -42,28 +38,12 @@ class OpaServerReader:
     """Read-only view of a running OPA server."""
 
     def __init__(self, url: str, timeout_s: float = 10.0) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise DriftError(f"OPA server URL must be http(s)://host:port, not {url!r}")
-        self.url = url.rstrip("/")
-        self.timeout_s = timeout_s
-
-    def get(self, path: str) -> Any:
-        """The `result` of a GET, or DriftError naming the server and path."""
-        try:
-            with urllib.request.urlopen(self.url + path, timeout=self.timeout_s) as response:  # nosec B310 - scheme checked
-                doc = json.load(response)
-        except urllib.error.HTTPError as exc:
-            raise DriftError(f"OPA server {self.url}{path} answered HTTP {exc.code}") from exc
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise DriftError(f"OPA server {self.url} unreachable or unreadable: {exc}") from exc
-        if not isinstance(doc, dict):
-            raise DriftError(f"OPA server {self.url}{path} returned no JSON object")
-        return doc.get("result", ABSENT)
+        self.http = OpaHttp(url, timeout_s=timeout_s)
+        self.url = self.http.url
 
     def bundles(self) -> list[ServerBundle]:
         """Every bundle the server has activated."""
-        result = self.get("/v1/data/system/bundles")
+        result = self.http.value("data.system.bundles", {})
         out: list[ServerBundle] = []
         for name, info in (result if isinstance(result, dict) else {}).items():
             manifest = (info or {}).get("manifest") or {}
@@ -73,21 +53,17 @@ class OpaServerReader:
 
     def modules(self) -> tuple[dict[str, bytes], set[str]]:
         """Module id → raw text of every loaded module, and the package paths (`a/b`) they define."""
-        result = self.get("/v1/policies")
-        if not isinstance(result, list):
-            raise DriftError(f"OPA server {self.url}/v1/policies returned no module list")
         raw: dict[str, bytes] = {}
         packages: set[str] = set()
-        for module in result:
-            if isinstance(module, dict) and "id" in module:
-                raw[str(module["id"])] = str(module.get("raw", "")).encode()
-                terms = ((module.get("ast") or {}).get("package") or {}).get("path") or []
-                packages.add("/".join(str(t.get("value")) for t in terms[1:]))
+        for module in self.http.modules():
+            raw[str(module["id"])] = str(module.get("raw", "")).encode()
+            terms = ((module.get("ast") or {}).get("package") or {}).get("path") or []
+            packages.add("/".join(str(t.get("value")) for t in terms[1:]))
         return raw, packages
 
     def data(self, mount: str) -> Any:
         """The document at `data/<mount>`, or ABSENT when undefined."""
-        return self.get("/v1/data/" + quote(mount))
+        return self.http.value(data_ref(mount), ABSENT)
 
 
 def _served_files(modules: dict[str, bytes], bundle: ServerBundle, others: list[ServerBundle]) -> dict[str, bytes]:

@@ -2,8 +2,10 @@
 
 A readiness decision must be reproducible months later from the recorded inputs alone, and a
 policy must not exfiltrate evidence. So policies are compiled against the engine's own builtin list
-minus everything that reaches the network, reads the runtime, or depends on the clock or chance;
-the evaluation time comes in as `input.now` instead.
+minus every builtin OPA itself marks `nondeterministic` (for the OPA version in use: today that
+includes `io.jwt.decode_verify`, which reads the clock, and `json.match_schema`, which may fetch
+remote references), plus everything that reaches the network, reads the runtime, or depends on the
+clock or chance, whatever OPA says; the evaluation time comes in as `input.now` instead.
 """
 
 from __future__ import annotations
@@ -11,24 +13,27 @@ from __future__ import annotations
 import json
 from typing import Any
 
-DENIED_EXACT = frozenset({"http.send", "opa.runtime", "time.now_ns", "rand.intn", "uuid.rfc4122"})
-DENIED_PREFIXES = ("net.",)
+DENIED_EXACT = frozenset({"http.send", "opa.runtime", "time.now_ns", "uuid.rfc4122"})
+"""Network, runtime, clock and randomness, denied even if a future OPA stopped flagging them."""
+DENIED_PREFIXES = ("net.", "rand.")
 
 
-def is_denied(builtin: str) -> bool:
+def is_denied(builtin: str, nondeterministic: bool = False) -> bool:
     """Whether a builtin is removed from the capabilities policies compile against."""
-    return builtin in DENIED_EXACT or builtin.startswith(DENIED_PREFIXES)
+    return nondeterministic or builtin in DENIED_EXACT or builtin.startswith(DENIED_PREFIXES)
 
 
 def restrict(capabilities: dict[str, Any]) -> dict[str, Any]:
-    """The engine's capabilities with the denied builtins removed."""
+    """The engine's capabilities with the denied builtins removed and no network access."""
     restricted = dict(capabilities)
-    restricted["builtins"] = [b for b in capabilities.get("builtins", []) if not is_denied(b["name"])]
-    restricted.pop("allow_net", None)
+    restricted["builtins"] = [
+        b for b in capabilities.get("builtins", [])
+        if not is_denied(str(b.get("name")), b.get("nondeterministic") is True)
+    ]
     restricted["allow_net"] = []
     return restricted
 
 
 def dumps(capabilities: dict[str, Any]) -> str:
-    """Stable serialization, so the cached file's digest only changes when the content does."""
+    """Stable serialization of a capabilities document."""
     return json.dumps(capabilities, sort_keys=True, separators=(",", ":"))

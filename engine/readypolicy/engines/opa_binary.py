@@ -1,7 +1,10 @@
 """The OPA executable: running it with a deadline, its version, and its restricted capabilities.
 
-Both the version and the capabilities file are cached per binary (keyed by path, size and mtime),
-so an evaluation costs one OPA process, not three.
+The version is cached per binary (keyed by path, size and mtime): it only labels decisions. The
+restricted capabilities file is the guard that keeps policies deterministic, so it is never read
+back from a cache anyone could have rewritten: each process asks this OPA for its capabilities
+once, restricts them in memory and writes them to a fresh private temp file that is removed when
+the process ends.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ import hashlib
 import json
 import os
 import subprocess
+import tempfile
 import threading
+import weakref
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -26,7 +31,7 @@ class OpaBinary:
     path: Path
     """The executable."""
     cache_dir: Path
-    """Directory for the cached version and capabilities files."""
+    """Directory for the cached version (never for the capabilities, see the module docstring)."""
     timeout_s: float = 60.0
     """Deadline for any single OPA process; past it the process is killed and the call fails closed."""
 
@@ -75,14 +80,22 @@ class OpaBinary:
 
     @cached_property
     def capabilities_file(self) -> Path:
-        """Path of this OPA's capabilities minus the denied builtins."""
-        target = self.cache_dir / f"opa-{self._key}-capabilities.restricted.json"
-        if not target.is_file():
-            full = json.loads(self._cached("capabilities.json", ["capabilities", "--current"]))
-            tmp = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-            tmp.write_text(capabilities.dumps(capabilities.restrict(full)), encoding="utf-8")
-            tmp.replace(target)
-        return target
+        """A private temp file with this OPA's capabilities minus the denied builtins, made by this process."""
+        done = self.run(["capabilities", "--current"])
+        if done.returncode != 0:
+            raise EngineError(f"`opa capabilities --current` failed: {_first_line(done.stderr or done.stdout)}")
+        try:
+            full = json.loads(done.stdout)
+        except ValueError as exc:
+            raise EngineError(f"`opa capabilities --current` printed something that is not JSON: {exc}") from exc
+        if not isinstance(full, dict) or not isinstance(full.get("builtins"), list) or not full["builtins"]:
+            raise EngineError("`opa capabilities --current` printed no builtin list")
+        handle, name = tempfile.mkstemp(prefix="readypolicy-capabilities-", suffix=".json")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(capabilities.dumps(capabilities.restrict(full)))
+        path = Path(name)
+        weakref.finalize(self, path.unlink, missing_ok=True)
+        return path
 
 
 def _first_line(data: bytes) -> str:

@@ -2,7 +2,9 @@
 
 A batch is one OPA process: the inputs travel as `{"batch": [...]}` on stdin and a comprehension
 evaluates the lane query once per item with `with input as`. OPA's JSON output is checked for
-shape and count; anything unexpected is an EngineError.
+shape and count; anything unexpected is an EngineError. Evaluation runs with
+`--strict-builtin-errors`: by default a failing builtin (a malformed timestamp, say) just makes its
+rule undefined, which can quietly turn a check into another branch; here it fails the run.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class OpaCliEngine(RegoEngine):
         if not inputs:
             return []
         args = [
-            "eval", "--format", "json", "--strict", "--stdin-input",
+            "eval", "--format", "json", "--strict", "--strict-builtin-errors", "--stdin-input",
             "--capabilities", str(self.binary.capabilities_file),
             "--bundle", str(policy.path), batch_query(query),
         ]

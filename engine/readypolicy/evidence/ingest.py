@@ -6,6 +6,7 @@ transaction, so a bad file anywhere in the batch leaves the store exactly as it 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,7 +17,8 @@ from readypolicy.evidence import schemas
 from readypolicy.evidence.formats.docs_listing import directory_listing
 from readypolicy.evidence.interface import Artifact, Normalized, NormalizeError
 from readypolicy.evidence.registry import detect
-from readypolicy.safeio import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, read_limited
+from readypolicy.identifiers import check_identifier
+from readypolicy.safeio import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, UnsafeInputError, read_limited
 from readypolicy.store.interface import EvidenceRecord, Store
 
 SCHEMA_VERSION = 1
@@ -38,10 +40,14 @@ class IngestOptions:
     """Force an exact artifact format."""
     scope: str | None = None
     """Slot within the kind (`unit`, `integration`, ...); defaults to the normalizer's choice."""
+    fallback_scope: str | None = None
+    """Slot used only when neither `scope` nor the normalizer picks one (the folder a report was found in)."""
     max_bytes: int = DEFAULT_MAX_BYTES
     """Size limit per artifact."""
     max_depth: int = DEFAULT_MAX_DEPTH
     """Nesting limit for JSON/XML."""
+    follow_symlinks: bool = False
+    """Read a path that is, or passes through, a symlink resolving outside the working tree."""
 
 
 @dataclass(frozen=True)
@@ -58,16 +64,37 @@ class IngestResult:
 
 def normalize_path(path: Path, options: IngestOptions) -> tuple[Artifact, Normalized]:
     """Read one artifact and normalize it (no store access); a directory is read as its file listing."""
+    if not options.follow_symlinks:
+        refuse_escaping_symlink(path)
     raw = directory_listing(path, options.max_bytes) if path.is_dir() else read_limited(path, options.max_bytes)
-    artifact = Artifact(path=path, raw=raw, max_depth=options.max_depth)
+    artifact = Artifact(path=path, raw=raw, max_depth=options.max_depth, max_bytes=options.max_bytes)
     normalizer = detect(artifact, kind=options.kind, fmt=options.fmt)
     normalized = normalizer.normalize(artifact)
     schemas.validate(normalized.kind, SCHEMA_VERSION, normalized.data, str(path))
     try:
         canonical_bytes(normalized.data)  # evidence is content-addressed: refuse values RFC 8785 cannot encode
-    except ValueError as exc:
-        raise NormalizeError(f"{path}: {normalized.kind} evidence holds a value canonical JSON cannot encode: {exc}") from exc
+    except ValueError as exc:  # its message quotes the value: name only the kind of problem
+        raise NormalizeError(
+            f"{path}: {normalized.kind} evidence holds a value canonical JSON cannot encode ({type(exc).__name__})"
+        ) from exc
     return artifact, normalized
+
+
+def refuse_escaping_symlink(path: Path) -> None:
+    """Refuse a path whose symlinks lead outside the working tree (the current directory).
+
+    A checked-out repository or a downloaded artifact can plant `coverage.json -> ~/.ssh/id_rsa`;
+    ingesting it would store (and with a forced format, try to parse) a file the CI job never
+    meant to publish. A path with no symlink on the way is read where it is, inside the tree or not.
+    """
+    lexical = Path(os.path.abspath(path))
+    resolved = path.resolve()
+    tree = Path.cwd().resolve()
+    if resolved != lexical and not resolved.is_relative_to(tree):
+        raise UnsafeInputError(
+            f"{path}: a symlink to {resolved}, outside the working tree {tree}; "
+            "refusing to read it (pass --follow-symlinks to allow it)"
+        )
 
 
 def _module_from_batch(normalized: Sequence[tuple[Artifact, Normalized]]) -> str:
@@ -78,7 +105,8 @@ def _module_from_batch(normalized: Sequence[tuple[Artifact, Normalized]]) -> str
 
 
 def build_record(
-    artifact: Artifact, item: Normalized, module: str, revision: str, scope: str | None, ingested_at: str
+    artifact: Artifact, item: Normalized, module: str, revision: str, scope: str | None, ingested_at: str,
+    fallback_scope: str | None = None,
 ) -> EvidenceRecord:
     """Wrap normalized data in the evidence envelope and content-address it."""
     collected_at = item.collected_at
@@ -89,7 +117,9 @@ def build_record(
                 f"{artifact.path}: artifact is dated {collected_at}, in the future of this clock; refusing it"
             )
         collected_at = rfc3339(moment)
-    chosen_scope = scope or str(item.data.get("scope") or "default")
+    chosen_scope = scope or str(item.data.get("scope") or fallback_scope or "default")
+    for what, value in (("module", module), ("revision", revision), ("scope", chosen_scope)):
+        check_identifier(what, value, str(artifact.path))
     document = {
         "schema": f"https://readypolicy.dev/evidence/{item.kind}/v{SCHEMA_VERSION}",
         "kind": item.kind,
@@ -112,18 +142,52 @@ def build_record(
     )
 
 
-def ingest(store: Store, paths: Sequence[Path], options: IngestOptions, actor: str) -> list[IngestResult]:
-    """Normalize every path, then store the whole batch in one transaction."""
-    normalized = [normalize_path(path, options) for path in paths]
+def check_slots(records: Sequence[EvidenceRecord]) -> None:
+    """Refuse a batch that holds two different documents for one slot, or a manifest outside its one slot.
+
+    A slot (module, revision, kind, scope) has one current document. Two in one batch would leave
+    whichever came last, silently dropping the other (a failing run hidden behind a passing one),
+    so the batch is refused naming both files. The manifest defines the module; a second, scoped
+    manifest would be a second definition, so it has exactly the default slot.
+    """
+    seen: dict[tuple[str, str, str, str], EvidenceRecord] = {}
+    for record in records:
+        if record.kind == "manifest" and record.scope != "default":
+            raise NormalizeError(
+                f"{record.source_path}: a lane manifest has exactly one slot; scope {record.scope!r} is refused"
+                " (ingest it without --scope)"
+            )
+        slot = (record.module, record.revision, record.kind, record.scope)
+        other = seen.setdefault(slot, record)
+        if other.digest != record.digest:
+            raise NormalizeError(
+                f"{other.source_path} and {record.source_path} are both {record.kind}/{record.scope} evidence for"
+                f" {record.module}@{record.revision}: one batch holds one document per slot"
+                " (give each its own --scope in separate ingests)"
+            )
+
+
+def ingest(
+    store: Store, paths: Sequence[Path], options: IngestOptions, actor: str,
+    per_path: Sequence[IngestOptions] | None = None,
+) -> list[IngestResult]:
+    """Normalize every path, then store the whole batch in one transaction.
+
+    `per_path` gives each path its own kind, format and scope (a contract entry, a walked folder);
+    module and revision always come from `options`, so one batch is about one module revision.
+    """
+    readers = list(per_path) if per_path is not None else [options] * len(paths)
+    normalized = [normalize_path(path, reader) for path, reader in zip(paths, readers, strict=True)]
     module = options.module or _module_from_batch(normalized)
     for artifact, item in normalized:
         if item.kind == "manifest" and item.data["module"] != module:
             raise NormalizeError(f"{artifact.path}: manifest is for module {item.data['module']!r}, not {module!r}")
     ingested_at = rfc3339(utc_now())
     records = [
-        build_record(artifact, item, module, options.revision, options.scope, ingested_at)
-        for artifact, item in normalized
+        build_record(artifact, item, module, options.revision, reader.scope, ingested_at, reader.fallback_scope)
+        for (artifact, item), reader in zip(normalized, readers, strict=True)
     ]
+    check_slots(records)
     created = store.put_evidence(records, actor)
     return [
         IngestResult(record=rec, created=new, warnings=item.warnings)

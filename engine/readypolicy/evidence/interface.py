@@ -17,7 +17,7 @@ from xml.etree.ElementTree import Element
 
 from readypolicy.canonical import raw_digest
 from readypolicy.errors import ReadyPolicyError
-from readypolicy.safeio import DEFAULT_MAX_DEPTH, loads_json, loads_xml, loads_yaml
+from readypolicy.safeio import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, loads_json, loads_xml, loads_yaml
 
 
 class NormalizeError(ReadyPolicyError):
@@ -34,6 +34,8 @@ class Artifact:
     """The exact bytes the tool wrote; the evidence is content-addressed by their sha256."""
     max_depth: int = DEFAULT_MAX_DEPTH
     """Nesting limit for JSON and XML parsing."""
+    max_bytes: int = DEFAULT_MAX_BYTES
+    """Size limit for this artifact and for any file it refers to (a schema pair's schemas)."""
 
     @cached_property
     def sha256(self) -> str:

@@ -4,34 +4,35 @@ Perf formats that carry raw samples (latency lists, hyperfine runs, pytest-bench
 summarised here, so every format reports the same p95 for the same samples and a policy can judge
 them alike.
 
-Percentiles use linear interpolation between closest ranks: numpy's default method ("linear",
-Hyndman & Fan type 7). The value at q percent sits at virtual index h = q/100 * (n - 1) of the
-sorted samples and interpolates between the two neighbours.
+Percentiles use the nearest-rank method, as the readiness protocol and docs/evidence/perf.md say:
+the q-th percentile of n sorted samples is the sample of 1-based rank ceil(q/100 * n) (rank 1 for
+q = 0). It is always a latency that was really observed, never a value between two of them.
 
-The confidence interval is a percentile bootstrap: resample the samples with replacement, compute
-the percentile of each resample, and take the 2.5th and 97.5th percentiles of those estimates.
-Drawing and sorting n values per resample would cost O(n log n) each (2000 resamples of 10,000
-samples is seconds of pure Python), so each resample's two order statistics that the percentile
-needs are drawn directly instead, which is exact, not an approximation: resampling n values with
-replacement from the sorted sample is the same as drawing n uniform indices floor(n * U_i), and
-since floor is monotone the k-th smallest index is floor(n * U_(k)), where the k-th order statistic
-of n uniforms is Beta(k, n - k + 1) distributed. Given U_(k) = u, the next one is u plus (1 - u)
-times the minimum of the n - k remaining uniforms, which is Beta(1, n - k). Each resample therefore
-costs two random draws regardless of n, and the result has the same distribution as the textbook
-procedure; a fixed seed makes it reproducible, and both seed and resample count are recorded.
+The confidence interval is a percentile bootstrap on the same method: resample the samples with
+replacement, take the nearest-rank percentile of each resample, and take the nearest-rank 2.5th and
+97.5th percentiles of those estimates. Drawing and sorting n values per resample would cost
+O(n log n) each (2000 resamples of 10,000 samples is seconds of pure Python), so the one order
+statistic each resample needs is drawn directly instead, which is exact, not an approximation:
+resampling n values with replacement from the sorted sample is the same as drawing n uniform indices
+floor(n * U_i), and since floor is monotone the k-th smallest index is floor(n * U_(k)), where the
+k-th order statistic of n uniforms is Beta(k, n - k + 1) distributed. Each resample therefore costs
+one random draw regardless of n, and the result has the same distribution as the textbook procedure;
+a fixed seed makes it reproducible, and both seed and resample count are recorded.
 """
 
 from __future__ import annotations
 
 import math
 import random
+import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 from readypolicy.errors import ReadyPolicyError
 
-PERCENTILE_METHOD = "linear"
-"""Name of the percentile definition (numpy's `method="linear"`), recorded with every metric."""
+PERCENTILE_METHOD = "nearest-rank"
+"""Name of the percentile definition (numpy's `method="inverted_cdf"`), recorded with every metric."""
 CI_METHOD = "percentile-bootstrap"
 """Name of the interval construction, recorded with every interval."""
 DEFAULT_RESAMPLES = 2000
@@ -68,18 +69,24 @@ class ConfidenceInterval:
 
 @dataclass(frozen=True)
 class LatencySummary:
-    """p50/p95/p99 of a sample and the bootstrap interval of its p95."""
+    """p50/p95/p99 of a sample, the bootstrap interval of its p95, and mean/max/stddev."""
 
     sample_size: int
     """Number of samples summarised."""
     p50: float
-    """Median (linear interpolation)."""
+    """Median (nearest rank)."""
     p95: float
-    """95th percentile (linear interpolation)."""
+    """95th percentile (nearest rank)."""
     p99: float
-    """99th percentile (linear interpolation)."""
+    """99th percentile (nearest rank)."""
     ci95: ConfidenceInterval | None
     """Bootstrap 95% interval of p95, or None when there are fewer than MIN_SAMPLES_FOR_CI samples."""
+    mean: float
+    """Arithmetic mean (users gate on it next to the percentiles; it is what tools print first)."""
+    maximum: float
+    """The slowest sample."""
+    stddev: float | None
+    """Sample standard deviation (n - 1 denominator, as hyperfine and pytest-benchmark print it); None for n = 1."""
 
 
 def checked_samples(values: Iterable[float], what: str) -> list[float]:
@@ -95,24 +102,22 @@ def checked_samples(values: Iterable[float], what: str) -> list[float]:
     return result
 
 
-def _lerp(low: float, high: float, fraction: float) -> float:
-    """Interpolate like numpy does, from the nearer end, so results match it to the last bit."""
-    difference = high - low
-    return high - difference * (1.0 - fraction) if fraction >= 0.5 else low + difference * fraction
+def nearest_rank(n: int, q: float | Fraction) -> int:
+    """The 1-based rank ceil(q/100 * n) of the q-th percentile among n samples (at least 1).
 
-
-def percentile(ordered: Sequence[float], q: float) -> float:
-    """The q-th percentile (0-100) of already sorted values by linear interpolation (numpy's default)."""
-    if not ordered:
+    Computed in exact rational arithmetic: q/100 * n in floating point can land just above an
+    integer (0.07 * 100 = 7.000000000000001) and ceil would then pick the next sample.
+    """
+    if n < 1:
         raise StatisticsError("percentile of an empty sample")
     if not 0.0 <= q <= 100.0:
         raise StatisticsError(f"percentile {q} is outside 0..100")
-    position = q / 100.0 * (len(ordered) - 1)
-    index = math.floor(position)
-    fraction = position - index
-    if index + 1 >= len(ordered):
-        return ordered[-1]
-    return _lerp(ordered[index], ordered[index + 1], fraction)
+    return max(1, math.ceil(Fraction(q) * n / 100))
+
+
+def percentile(ordered: Sequence[float], q: float | Fraction) -> float:
+    """The q-th percentile (0-100) of already sorted values by the nearest-rank method."""
+    return ordered[nearest_rank(len(ordered), q) - 1]
 
 
 def bootstrap_percentile_ci(
@@ -122,29 +127,17 @@ def bootstrap_percentile_ci(
     seed: int = DEFAULT_SEED,
     confidence: float = DEFAULT_CONFIDENCE,
 ) -> ConfidenceInterval:
-    """Percentile-bootstrap interval of the q-th percentile of already sorted samples (see module doc)."""
+    """Percentile-bootstrap interval of the q-th nearest-rank percentile of sorted samples (see module doc)."""
     n = len(ordered)
     if n < 2:
         raise StatisticsError("a bootstrap interval needs at least 2 samples")
     if resamples < 1 or not 0.0 < confidence < 1.0 or not 0.0 <= q <= 100.0:
         raise StatisticsError(f"bad bootstrap parameters: resamples={resamples} confidence={confidence} q={q}")
     rng = random.Random(seed)
-    position = q / 100.0 * (n - 1)
-    index = math.floor(position)
-    fraction = position - index
-    needs_next = fraction > 0.0 and index + 1 < n
-    remaining = n - index - 1  # uniforms above the (index+1)-th smallest
-    estimates: list[float] = []
-    for _ in range(resamples):
-        u = rng.betavariate(index + 1, n - index)
-        low = ordered[min(int(u * n), n - 1)]
-        if needs_next:
-            v = u + (1.0 - u) * (1.0 - rng.random() ** (1.0 / remaining))
-            estimates.append(_lerp(low, ordered[min(int(v * n), n - 1)], fraction))
-        else:
-            estimates.append(low)
-    estimates.sort()
-    tail = (1.0 - confidence) / 2.0 * 100.0
+    rank = nearest_rank(n, q)
+    estimates = sorted(ordered[min(int(rng.betavariate(rank, n - rank + 1) * n), n - 1)] for _ in range(resamples))
+    # Exact: in floats (1 - 0.95) / 2 * 100 is 2.5000000000000027, whose rank in 2000 estimates is 51, not 50.
+    tail = (1 - Fraction(confidence).limit_denominator(10**6)) / 2 * 100
     return ConfidenceInterval(
         percentile=q, lower=percentile(estimates, tail), upper=percentile(estimates, 100.0 - tail),
         confidence=confidence, resamples=resamples, seed=seed,
@@ -154,10 +147,11 @@ def bootstrap_percentile_ci(
 def summarize(
     samples: Iterable[float], what: str, resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED
 ) -> LatencySummary:
-    """p50/p95/p99 and the p95 bootstrap interval of a latency sample (`what` names it in errors)."""
+    """p50/p95/p99, the p95 bootstrap interval, mean, max and stddev of a latency sample (`what` names it in errors)."""
     ordered = sorted(checked_samples(samples, what))
     interval = bootstrap_percentile_ci(ordered, 95.0, resamples, seed) if len(ordered) >= MIN_SAMPLES_FOR_CI else None
     return LatencySummary(
         sample_size=len(ordered), p50=percentile(ordered, 50.0), p95=percentile(ordered, 95.0),
-        p99=percentile(ordered, 99.0), ci95=interval,
+        p99=percentile(ordered, 99.0), ci95=interval, mean=statistics.fmean(ordered), maximum=ordered[-1],
+        stddev=statistics.stdev(ordered) if len(ordered) > 1 else None,
     )

@@ -1,7 +1,8 @@
 """Explain one check of one decision: the rule that produced it, what it read, the thresholds in force.
 
 An author debugging "why did coverage.line fail for payments in integration?" needs four things in
-one place: where the rule is (file:line of its `result("<id>", ...)` definition), what it answered,
+one place: where the rule is (file:line of its `result("<id>", ...)` definition, found in OPA's own
+parse of the pack by `policy/rego_index.py`, never by matching text), what it answered,
 the evidence documents of the kinds the check needs (digests and data, exactly as the policy saw
 them) and every threshold with its pack value, the manifest's override and the value in effect.
 The effective values are computed by OPA itself (`lib.threshold`), never re-implemented here, so
@@ -11,21 +12,19 @@ the explanation cannot disagree with the decision.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from readypolicy.engines.interface import EngineError, RegoEngine
+from readypolicy.engines.opa_binary import OpaBinary
 from readypolicy.evaluate import Evaluation, evaluate, resolve_subject
 from readypolicy.policy import stage
 from readypolicy.policy.interface import PolicyError, PolicySet
 from readypolicy.policy.pack import source_dirs
+from readypolicy.policy.rego_index import RegoIndex
 from readypolicy.policy.source_tree import display_path
 from readypolicy.store.interface import Store
-
-_NEXT_RULE = re.compile(r"^[A-Za-z_#]")
-_THRESHOLD_CALL = re.compile(r"threshold\(\s*[^,()]+,\s*\"([^\"]+)\"\s*\)")
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ class RuleSource:
     location: str
     """Source file:line (or bundle!path:line for a built bundle)."""
     text: str
-    """The rule's text, from its head to the line before the next rule."""
+    """The rule's text as OPA's parser delimits it, `else` branches included."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ class Threshold:
     effective: Any
     """Value `lib.threshold` applies (an override may tighten but never loosen)."""
     used: bool
-    """Whether the check's rule reads it directly."""
+    """Whether the check's rule names it, itself or in a pack rule or function it calls."""
 
 
 @dataclass(frozen=True)
@@ -79,10 +78,10 @@ class Explanation:
 
 
 def explain(
-    *, store: Store, engine: RegoEngine, policy: PolicySet, cache_dir: Path, lane: str, module: str,
+    *, store: Store, engine: RegoEngine, opa: OpaBinary, policy: PolicySet, cache_dir: Path, lane: str, module: str,
     revision: str | None, check_id: str, now: str, waivers: tuple[dict[str, Any], ...] = (),
 ) -> Explanation:
-    """Evaluate the lane for the module (nothing is recorded) and explain one of its checks."""
+    """Evaluate the lane for the module (nothing is recorded) and explain one of its checks; `opa` parses the pack."""
     subject = resolve_subject(store, module, revision)
     evaluation: Evaluation = next(evaluate(
         store=store, engine=engine, policy=policy, cache_dir=cache_dir, lane=lane, subjects=[subject],
@@ -92,31 +91,16 @@ def explain(
     if check_id not in checks:
         raise PolicyError(f"lane {lane!r} of pack {policy.pack!r} has no check {check_id!r} (checks: {', '.join(checks)})")
     check = checks[check_id]
-    rules = find_rules(policy, check_id)
-    used = {name for rule in rules for name in _THRESHOLD_CALL.findall(rule.text)}
-    thresholds, note = _thresholds(engine, policy, cache_dir, lane, evaluation.policy_input, used)
+    index = RegoIndex.of(opa, policy)
+    parsed = index.check_rules(check_id)
+    rules = tuple(RuleSource(location=f"{_where(policy, rule.path)}:{rule.row}", text=rule.text) for rule in parsed)
+    thresholds, note = _thresholds(engine, policy, cache_dir, lane, evaluation.policy_input, index.strings_reached(parsed))
     seen = evaluation.policy_input["evidence"]
     return Explanation(
         module=subject.module, revision=subject.revision, lane=lane, policy_revision=policy.revision, check=check,
         rules=rules, evidence={kind: list(seen.get(kind, [])) for kind in check.get("needs", [])},
         thresholds=thresholds, thresholds_note=note,
     )
-
-
-def find_rules(policy: PolicySet, check_id: str) -> tuple[RuleSource, ...]:
-    """Every `result("<id>", ...)` definition in the pack's Rego files."""
-    head = re.compile(r"^\s*result\(\s*" + re.escape(json.dumps(check_id)) + r"\s*,")
-    found: list[RuleSource] = []
-    for path, content in sorted(policy.files.items()):
-        if not path.endswith(".rego"):
-            continue
-        lines = content.decode("utf-8", errors="replace").splitlines()
-        for index, line in enumerate(lines):
-            if head.match(line):
-                end = next((j for j in range(index + 1, len(lines)) if _NEXT_RULE.match(lines[j])), len(lines))
-                text = "\n".join(lines[index:end]).rstrip()
-                found.append(RuleSource(location=f"{_where(policy, path)}:{index + 1}", text=text))
-    return tuple(found)
 
 
 def _where(policy: PolicySet, bundle_path: str) -> str:
@@ -130,8 +114,9 @@ def _where(policy: PolicySet, bundle_path: str) -> str:
 
 
 def _thresholds(
-    engine: RegoEngine, policy: PolicySet, cache_dir: Path, lane: str, policy_input: dict[str, Any], used: set[str],
+    engine: RegoEngine, policy: PolicySet, cache_dir: Path, lane: str, policy_input: dict[str, Any], named: set[str],
 ) -> tuple[tuple[Threshold, ...], str]:
+    """The lane's thresholds as OPA computes them; `named` holds the strings the check's rules reach."""
     lib = f"data.{policy.root}.lib"
     lane_json = json.dumps(lane)
     query = (
@@ -145,7 +130,7 @@ def _thresholds(
     manifest = policy_input.get("manifest") or {}
     overrides = ((manifest.get("thresholds") or {}).get(lane) or {}) if isinstance(manifest, dict) else {}
     rows = [
-        Threshold(name=name, base=base, override=overrides.get(name), effective=values["effective"].get(name), used=name in used)
+        Threshold(name=name, base=base, override=overrides.get(name), effective=values["effective"].get(name), used=name in named)
         for name, base in values["base"].items()
     ]
     rows.sort(key=lambda t: (not t.used, t.name))

@@ -16,12 +16,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from readypolicy.policy.approval import approval_path, approval_statement, check_approval, write_approval
 from readypolicy.policy.bundle_read import read_bundle
 from readypolicy.policy.interface import PolicyError, PolicySet
 from readypolicy.safeio import UnsafeInputError, loads_json, read_limited
 from readypolicy.store.interface import Store
+
+if TYPE_CHECKING:
+    from readypolicy.signing import Signer
 
 LOCK_SCHEMA = "https://readypolicy.dev/lock/v1"
 LOCK_NAME = "lock.json"
@@ -113,8 +117,13 @@ def _exclusive(directory: Path) -> Iterator[None]:
 
 def approve(
     lock_path: Path, bundle: Path, lanes: Sequence[str], *, actor: str, now: str, store: Store,
+    signer: Signer | None = None,
 ) -> list[LockEntry]:
-    """Pin `bundle` for `lanes` of its pack; the bundle must verify and sit beside the lock file."""
+    """Pin `bundle` for `lanes` of its pack; the bundle must verify and sit beside the lock file.
+
+    With a `signer`, the approval is also signed (`policy.approval`): the statement lists every lane
+    the lock then approves these bytes for, and is written before the lock changes.
+    """
     directory = lock_path.parent.resolve()
     if bundle.resolve().parent != directory:
         raise LockError(f"{bundle}: approve bundles that live in {directory} (the lock names them relative to it)")
@@ -131,10 +140,18 @@ def approve(
     ]
     with _exclusive(directory):
         current = read_lock(lock_path)
+        if signer is not None:
+            approved = {lane for lane, e in current.get(policy.pack, {}).items()
+                        if (e.bundle, e.sha256) == (bundle.name, policy.bundle_sha256)}
+            write_approval(bundle, approval_statement(
+                bundle=bundle.name, sha256=str(policy.bundle_sha256), pack=policy.pack, lanes=sorted(approved | set(lanes)),
+                revision=policy.revision, digest=policy.digest, approver=actor, approved_at=now,
+            ), signer)
         store.append_audit(actor, "lock", None, {
             "lock": str(lock_path), "pack": policy.pack, "lanes": list(lanes), "bundle": bundle.name,
             "revision": policy.revision, "sha256": policy.bundle_sha256, "digest": policy.digest,
             "replaces": {lane: asdict(current[policy.pack][lane]) for lane in lanes if lane in current.get(policy.pack, {})},
+            **({"signed_approval": approval_path(bundle).name} if signer is not None else {}),
         })
         for entry in entries:
             current.setdefault(policy.pack, {})[entry.lane] = entry
@@ -142,12 +159,20 @@ def approve(
     return entries
 
 
-def locked_policy(lock_path: Path, pack: str, lane: str) -> PolicySet:
-    """The approved bundle of a lane, refused unless its bytes still match the lock."""
+def locked_policy(lock_path: Path, pack: str, lane: str, approvers: Sequence[Path] | None = None) -> PolicySet:
+    """The approved bundle of a lane, refused unless its bytes still match the lock.
+
+    With `approvers` (the configured `policy_approvers` keys), also refused unless a signed approval
+    by one of them covers these bytes for this lane: the lock file alone is anyone's word.
+    """
     entry = read_lock(lock_path).get(pack, {}).get(lane)
     if entry is None:
         raise LockError(f"{lock_path}: no approved bundle for pack {pack!r} lane {lane!r}; run `readypolicy policy approve`")
-    return _checked_bundle(lock_path, entry)
+    policy = _checked_bundle(lock_path, entry)
+    if approvers is not None:
+        check_approval(lock_path.parent / entry.bundle, sha256=entry.sha256, pack=entry.pack, digest=entry.digest,
+                       lane=lane, approvers=approvers)
+    return policy
 
 
 def _checked_bundle(lock_path: Path, entry: LockEntry) -> PolicySet:

@@ -7,14 +7,17 @@ change of policy, and the digest should say so.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from readypolicy.policy.interface import PolicyError, PolicySet
-from readypolicy.safeio import UnsafeInputError, loads_yaml, read_limited
+from readypolicy.safeio import UnsafeInputError, loads_json, loads_yaml, read_limited
 
 POLICY_SUFFIXES = (".rego", ".json", ".yaml", ".yml")
 DATA_NAMES = ("data.json", "data.yaml", "data.yml")
+CONFIG_DIR = "config"
+"""Directory under the bundle root whose data document (`data.<root>.config`) holds the catalog and `lane_order`."""
 
 
 def pack_dir(policies_dir: Path, pack: str) -> Path:
@@ -42,7 +45,7 @@ def _read_manifest(directory: Path) -> dict[str, Any]:
         raise PolicyError(str(exc)) from exc
     if not isinstance(doc, dict):
         raise PolicyError(f"{path}: expected a mapping")
-    for key in ("name", "version", "root", "lanes", "sources"):
+    for key in ("name", "version", "root", "sources"):
         if key not in doc:
             raise PolicyError(f"{path}: missing {key!r}")
     return doc
@@ -70,6 +73,54 @@ def source_dirs(directory: Path) -> dict[str, Path]:
     return out
 
 
+def golden_dir(directory: Path) -> Path | None:
+    """The pack's golden case directory, as pack.yaml `golden` names it (relative to the pack), or None.
+
+    Golden cases are JSON documents; kept beside the Rego, `opa test policies/` would load them as
+    data (and fail on their conflicting keys), so a pack names a directory OPA is not pointed at.
+    """
+    golden = _read_manifest(directory).get("golden")
+    return None if golden is None else (directory / str(golden)).resolve()
+
+
+def config_data(files: Mapping[str, bytes], root: str, pack: str) -> dict[str, Any] | None:
+    """The data document at `data.<root>.config` among a policy set's files, or None when there is none."""
+    for name in DATA_NAMES:
+        path = f"{root}/{CONFIG_DIR}/{name}"
+        content = files.get(path)
+        if content is None:
+            continue
+        try:
+            value = loads_json(content, path) if name.endswith(".json") else loads_yaml(content, path)
+        except UnsafeInputError as exc:
+            raise PolicyError(f"pack {pack!r}: {exc}") from exc
+        if not isinstance(value, dict):
+            raise PolicyError(f"pack {pack!r}: {path} must be a mapping")
+        return value
+    return None
+
+
+def pack_lanes(where: Path, declared: Any, config: dict[str, Any] | None) -> dict[str, str]:
+    """Lane → its Rego package, in promotion order, from the one place the pack writes its lane list.
+
+    A pack on the shared library lists its lanes once, as `lane_order` in its config data: the Rego
+    reads them there (OPA keeps no order among an object's keys, so a mapping could not carry it),
+    and each lane's package is named like the lane. A pack without that list names its lanes in
+    pack.yaml `lanes` (lane → package, in order). A pack.yaml that also names them must agree.
+    """
+    order = (config or {}).get("lane_order")
+    if order is None:
+        if not isinstance(declared, dict) or not declared:
+            raise PolicyError(f"{where}: name the lanes in promotion order (config data `lane_order`, or pack.yaml `lanes`)")
+        return {str(lane): str(package) for lane, package in declared.items()}
+    if not isinstance(order, list) or not order or not all(isinstance(lane, str) and lane for lane in order) \
+            or len(set(order)) != len(order):
+        raise PolicyError(f"{where}: config `lane_order` must list each lane once, in promotion order")
+    if declared is not None and (not isinstance(declared, dict) or list(declared) != order):
+        raise PolicyError(f"{where}: pack.yaml `lanes` {list(declared or [])} disagree with config `lane_order` {order}")
+    return {lane: str((declared or {}).get(lane, lane)) for lane in order}
+
+
 def load_pack(directory: Path) -> PolicySet:
     """Collect a pack's files under their bundle paths."""
     manifest = _read_manifest(directory)
@@ -82,7 +133,7 @@ def load_pack(directory: Path) -> PolicySet:
                 files[f"{root}/{bundle_dir}/{relative}"] = path.read_bytes()
     if not files:
         raise PolicyError(f"{directory}: pack has no policy files")
-    lanes = {str(k): str(v) for k, v in dict(manifest["lanes"]).items()}
+    lanes = pack_lanes(directory / "pack.yaml", manifest.get("lanes"), config_data(files, root, str(manifest["name"])))
     levels = {str(k): str(v) for k, v in dict(manifest.get("levels") or {}).items()}
     return PolicySet(
         pack=str(manifest["name"]), version=str(manifest["version"]), root=root, lanes=lanes, files=files,

@@ -5,6 +5,9 @@ first gives every test's outcome, the second (only when every test passed — co
 failing suite says nothing) gives line coverage. Coverage is counted over policy files only;
 `_test.rego` files covering themselves would inflate the number. Both runs compile against the
 restricted capabilities, so a test cannot lean on a builtin the policy may not use.
+
+`policy test` also decides the pack's golden cases with its sources (`run_golden`): a change that
+flips a recorded outcome fails here, before anyone builds or approves it.
 """
 
 from __future__ import annotations
@@ -12,10 +15,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from readypolicy.drift.golden import GoldenRun, golden_differences, pack_cases, source_policies
+from readypolicy.drift.interface import DriftError
+from readypolicy.engines.interface import RegoEngine
 from readypolicy.engines.opa_binary import OpaBinary
 from readypolicy.policy.interface import PolicyError, PolicySet
+from readypolicy.policy.pack import golden_dir
 from readypolicy.policy.source_tree import SourceTree, display_path, staged_sources
 
 STATUSES = ("pass", "fail", "error", "skip")
@@ -97,6 +105,26 @@ def run_tests(opa: OpaBinary, policy: PolicySet) -> RegoTestReport:
             report = _opa_json(opa, ["test", "--coverage", "--format", "json", *base], tree, policy)
             files = _file_coverage(report.get("files") if isinstance(report, dict) else None, tree)
     return RegoTestReport(cases=cases, files=files)
+
+
+def run_golden(policy: PolicySet, engine: RegoEngine, cache_dir: Path) -> GoldenRun | None:
+    """The pack's golden cases decided by its sources; None when pack.yaml declares no golden directory.
+
+    A malformed case, or one for a lane the pack does not have, is a PolicyError: a case that
+    cannot run must not read as a case that passed.
+    """
+    if policy.source != "tree":
+        raise PolicyError(f"{policy.origin}: golden cases run on a pack's sources, not on a built bundle")
+    if golden_dir(policy.origin) is None:
+        return None
+    try:
+        cases = pack_cases(policy.origin)
+    except DriftError as exc:
+        raise PolicyError(str(exc)) from exc
+    unknown = sorted({f"{case.name} ({case.lane})" for case in cases if case.lane not in policy.lanes})
+    if unknown:
+        raise PolicyError(f"pack {policy.pack!r}: golden case(s) for a lane it does not have: {', '.join(unknown)}")
+    return golden_differences(cases, source_policies(policy), engine, cache_dir)
 
 
 def _opa_json(opa: OpaBinary, args: list[str], tree: SourceTree, policy: PolicySet) -> Any:

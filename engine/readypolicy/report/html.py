@@ -10,22 +10,24 @@ the latest decision per module and lane, and the trend lines come from the whole
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from html import escape
 from importlib import resources
 from string import Template
 from typing import Any
 
-from readypolicy.canonical import rfc3339, utc_now
+from readypolicy.canonical import parse_rfc3339, rfc3339, utc_now
 from readypolicy.report.interface import STATUS_ORDER, ReportFormat
+from readypolicy.report.teams import Team, TeamRollup, rollup
 
-LANE_ORDER = ("candidate", "integration", "production")
-"""Lanes we know the order of; others follow in order of first appearance."""
-LABELS = {"pass": "PASS", "waived": "WAIVED", "missing": "MISSING", "fail": "FAIL"}
+LABELS = {"pass": "PASS", "waived": "WAIVED", "warn": "WARN", "missing": "MISSING", "fail": "FAIL"}
 BLOCKING = ("fail", "missing")
 MAX_DAYS = 60
 """Trend window: the most recent days with decisions (older ones would squash the lines)."""
+EXPIRING_WITHIN = timedelta(days=14)
+"""Waivers that end this soon are listed, so their owners fix the check before it blocks again."""
 OPEN_DETAILS_UP_TO = 30
 """Blocked modules shown expanded when there are at most this many; more stay collapsed."""
 
@@ -59,10 +61,13 @@ class HtmlFormat(ReportFormat):
 
     name = "html"
 
-    def __init__(self, lanes: Sequence[str] = (), title: str = "Readiness report", since: str | None = None) -> None:
+    def __init__(self, lanes: Sequence[str] = (), title: str = "Readiness report", since: str | None = None,
+                 teams: Mapping[str, Team] | None = None) -> None:
         self.lanes = tuple(lanes)
         self.title = title
         self.since = since
+        self.teams = dict(teams or {})
+        """Module → owner and target lane (from manifests), for the per-team rollup."""
 
     def render(self, records: Sequence[dict[str, Any]]) -> str:
         lanes = self._lane_order(records)
@@ -79,12 +84,14 @@ class HtmlFormat(ReportFormat):
             trend=_fleet_trend(records, days),
             matrix=_matrix(lanes, modules, latest, _module_trends(records, days)),
             details=_details(lanes, modules, latest),
+            waivers=_expiring_waivers(latest, utc_now()),
+            teams=_teams(rollup(latest, _latest_per_day(records), days, lanes, self.teams)),
         )
 
     def _lane_order(self, records: Sequence[dict[str, Any]]) -> list[str]:
+        """The caller's lanes (the pack's, in promotion order), then any other lane decided, in order of first appearance."""
         seen = list(dict.fromkeys(r["lane"] for r in records))
-        known = [lane for lane in (self.lanes or LANE_ORDER) if lane in seen or lane in self.lanes]
-        return known + [lane for lane in seen if lane not in known]
+        return [*self.lanes, *(lane for lane in seen if lane not in self.lanes)]
 
     def _subtitle(self, records: Sequence[dict[str, Any]], modules: list[str], days: list[str]) -> str:
         span = f"decisions from {days[0]} to {days[-1]}" if days else "no decisions"
@@ -251,3 +258,52 @@ def _details(lanes: list[str], modules: list[str], latest: dict[tuple[str, str],
     ready = len(modules) - len(blocked)
     note = f'<p class="muted">{ready} module(s) have nothing blocking in any lane.</p>' if modules else ""
     return "".join(blocks) + note if blocks else (note or '<p class="empty">Nothing blocks.</p>')
+
+
+def _expiring_waivers(latest: dict[tuple[str, str], dict[str, Any]], now: datetime) -> str:
+    """The waivers the latest decisions lean on that end within `EXPIRING_WITHIN` of `now`, soonest first."""
+    found: dict[tuple[str, str, str], tuple[datetime, dict[str, Any]]] = {}
+    for (module, lane), record in latest.items():
+        for check in record["checks"]:
+            waiver = check.get("waiver") if check["status"] == "waived" else None
+            if not isinstance(waiver, dict):
+                continue
+            try:
+                ends = parse_rfc3339(str(waiver.get("expires")))
+            except ValueError:
+                continue
+            if now < ends <= now + EXPIRING_WITHIN:
+                found[(module, lane, check["id"])] = (ends, waiver)
+    if not found:
+        return '<p class="empty">No waiver in use expires within 14 days.</p>'
+    rows = "".join(
+        f'<tr><td class="module">{escape(module)}</td><td>{escape(lane)}</td><td class="id">{escape(check_id)}</td>'
+        f"<td>{escape(str(waiver.get('id') or '-'))}</td><td>{escape(str(waiver.get('approver')))}</td>"
+        f"<td>{escape(rfc3339(ends))} <span class=\"muted\">in {(ends - now).days} day(s)</span></td>"
+        f"<td>{escape(str(waiver.get('reason')))}</td></tr>"
+        for (module, lane, check_id), (ends, waiver) in sorted(found.items(), key=lambda item: (item[1][0], item[0]))
+    )
+    return ("<table><thead><tr><th>Module</th><th>Lane</th><th>Check</th><th>Waiver</th><th>Approved by</th>"
+            f"<th>Expires</th><th>Reason</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
+def _teams(rollups: Sequence[TeamRollup]) -> str:
+    """Per owning team: modules at their target lane, the checks in the way, and the trend of both."""
+    if not rollups:
+        return '<p class="empty">No decisions recorded yet.</p>'
+    rows = []
+    for team in rollups:
+        points = [Point(d.day, d.blockers, f"{d.day}: {d.at_target} at target, {d.blockers} check(s) in the way")
+                  for d in team.trend]
+        spark = _sparkline(points, width=max(60, min(180, 12 * len(points))), height=24, ceiling=None, colour="#cf222e")
+        modules = "".join(
+            f"<div><code>{escape(lad.module)}</code> "
+            f'<span class="muted">ready for {escape(lad.highest or "no lane")}, target {escape(lad.target)}'
+            + (f": {escape(', '.join(check for _lane, check, _status in lad.blockers))}" if lad.blockers else "")
+            + "</span></div>"
+            for lad in team.ladders
+        )
+        rows.append(f'<tr><td class="module">{escape(team.owner)}</td><td>{team.at_target} / {len(team.ladders)}</td>'
+                    f"<td>{team.blockers}</td><td>{modules}</td><td>{spark}</td></tr>")
+    return ("<table><thead><tr><th>Team</th><th>At target lane</th><th>Checks in the way</th><th>Modules</th>"
+            f"<th>Checks in the way / day</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")

@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
+from readypolicy.decision.record import status_summary
 from readypolicy.errors import ReadyPolicyError
 
 
@@ -18,8 +19,13 @@ class ReportError(ReadyPolicyError):
     """A report cannot be rendered or written."""
 
 
-STATUS_ORDER = {"fail": 0, "missing": 1, "waived": 2, "pass": 3}
-"""Display order: what blocks promotion first."""
+STATUS_ORDER = {"fail": 0, "missing": 1, "warn": 2, "waived": 3, "pass": 4}
+"""Display order: what blocks promotion first, then what passes only by exception (advisory, waived)."""
+
+
+def status_counts(record: dict[str, Any]) -> dict[str, int]:
+    """Checks per status (pass, fail, missing, waived, warn), waived and advisory counted apart from pass."""
+    return status_summary(record["checks"])
 
 
 def ordered_checks(record: dict[str, Any]) -> list[dict[str, Any]]:

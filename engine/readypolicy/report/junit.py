@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, indent, tostring  # nosec B405 - builds XML, never parses it
 
-from readypolicy.report.interface import ReportFormat, ordered_checks
+from readypolicy.report.interface import ReportFormat, ordered_checks, status_counts
 
 FAILING = ("fail", "missing")
 
@@ -68,6 +68,7 @@ class JunitFormat(ReportFormat):
             ("policy.digest", record["policy"]["digest"]),
             ("policy.bundle_sha256", record["policy"].get("bundle_sha256")),
             ("engine", f"{record['engine']['name']} {record['engine']['version']}"),
+            *((f"summary.{status}", str(n)) for status, n in status_counts(record).items()),
         ):
             if value:
                 SubElement(properties, "property", {"name": name, "value": value})
@@ -80,3 +81,5 @@ class JunitFormat(ReportFormat):
                 failure.text = _details(check)
             elif check["status"] == "waived":
                 SubElement(case, "skipped", {"message": check["message"]})
+            elif check["status"] == "warn":
+                SubElement(case, "system-out").text = f"WARN (advisory, does not block): {_details(check)}"

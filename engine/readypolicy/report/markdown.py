@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from readypolicy.report.interface import ReportError, ReportFormat, ordered_checks
+from readypolicy.report.interface import ReportError, ReportFormat, ordered_checks, status_counts
 
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
 BLOCKING = ("fail", "missing")
@@ -24,8 +24,8 @@ def cell(text: str) -> str:
 
 
 def _verdict(record: dict[str, Any]) -> str:
-    counts = {s: sum(1 for c in record["checks"] if c["status"] == s) for s in ("fail", "missing", "waived")}
-    detail = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    counts = status_counts(record)
+    detail = ", ".join(f"{counts[s]} {s}" for s in ("fail", "missing", "waived", "warn") if counts[s])
     head = "✅ ready" if record["allow"] else "❌ not ready"
     return f"{head} ({detail})" if detail else head
 
@@ -64,6 +64,17 @@ class MarkdownFormat(ReportFormat):
                     f"| {cell(record['subject']['module'])} | {record['lane']} | `{cell(check['id'])}` | {check['status']} | "
                     f"{cell(check.get('severity', ''))} | {cell(check['message'])} | {cell(check.get('remediation', ''))} |"
                 )
+        excepted = [(r, c) for r in records for c in ordered_checks(r) if c["status"] in ("waived", "warn")]
+        if excepted:
+            lines += [
+                "", "### Waived and advisory checks (not blocking)", "",
+                "| module | lane | check | status | why |", "| --- | --- | --- | --- | --- |",
+            ]
+            lines.extend(
+                f"| {cell(record['subject']['module'])} | {record['lane']} | `{cell(check['id'])}` | {check['status']} | "
+                f"{cell(check['message'])} |"
+                for record, check in excepted
+            )
         policies = sorted({f"{r['pack']} {r['policy']['revision']} ({r['policy']['source']})" for r in records})
         engines = sorted({f"{r['engine']['name']} {r['engine']['version']}" for r in records})
         lines += ["", f"<sub>policy {', '.join(policies)} · engine {', '.join(engines)}</sub>"]

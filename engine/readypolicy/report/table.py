@@ -6,9 +6,9 @@ import textwrap
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from readypolicy.report.interface import ReportFormat, ordered_checks
+from readypolicy.report.interface import ReportFormat, ordered_checks, status_counts
 
-MARKS = {"pass": "PASS", "fail": "FAIL", "missing": "MISSING", "waived": "WAIVED"}
+MARKS = {"pass": "PASS", "fail": "FAIL", "missing": "MISSING", "waived": "WAIVED", "warn": "WARN"}
 
 
 class TableFormat(ReportFormat):
@@ -38,8 +38,8 @@ class TableFormat(ReportFormat):
             wrapped = textwrap.wrap(check["message"], width=max(40, 110 - len(head))) or [""]
             lines.append(head + wrapped[0])
             lines.extend(" " * len(head) + more for more in wrapped[1:])
-            if check["status"] in ("fail", "missing") and check.get("remediation"):
+            if check["status"] in ("fail", "missing", "warn") and check.get("remediation"):
                 lines.append(" " * len(head) + f"fix: {check['remediation']}")
-        counts = {s: sum(1 for c in record["checks"] if c["status"] == s) for s in MARKS}
+        counts = status_counts(record)
         lines.append("  " + ", ".join(f"{n} {s}" for s, n in counts.items() if n) + "\n")
         return "\n".join(lines)

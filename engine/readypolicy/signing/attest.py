@@ -182,16 +182,60 @@ def verify_decision(
     )
 
 
+EXPECTABLE = {
+    "module": ("subject", "module"),
+    "lane": ("lane",),
+    "revision": ("subject", "revision"),
+    "pack": ("pack",),
+}
+"""What a verifier can say it expects of a decision (`verify --module/--lane/--revision/--pack`), and where it is."""
+
+
+def unexpected(decision: dict[str, Any], expected: dict[str, str | None], require_allow: bool = False) -> list[str]:
+    """How a verified decision differs from what the verifier promotes: one line per field, both values named.
+
+    A valid signature only says who decided; a signed decision for another lane, module or an older
+    revision is still valid, so a verifier states what it is promoting and anything else is refused.
+    """
+    problems: list[str] = []
+    for field, wanted in expected.items():
+        if wanted is None:
+            continue
+        actual: Any = decision
+        for key in EXPECTABLE[field]:
+            actual = actual.get(key) if isinstance(actual, dict) else None
+        if actual != wanted:
+            problems.append(f"{field} is {actual!r} in the signed decision, expected {wanted!r}")
+    if require_allow and decision.get("allow") is not True:
+        problems.append("the signed decision is a deny (allow is not true), and --require-allow was given")
+    return problems
+
+
+def waived_lines(decision: dict[str, Any]) -> list[str]:
+    """One line per check that passed only because a waiver covered it: check, approver, expiry, reason."""
+    lines = []
+    for check in decision.get("checks") or []:
+        if not isinstance(check, dict) or check.get("status") != "waived":
+            continue
+        waiver = check.get("waiver") if isinstance(check.get("waiver"), dict) else {}
+        lines.append(
+            f"  waived:   {check.get('id')} by {waiver.get('approver')} until {waiver.get('expires')}"
+            f" ({waiver.get('reason')})"
+        )
+    return lines
+
+
 def summary_lines(result: VerifiedDecision) -> list[str]:
     """Who signed what, when, for which module, lane and policy: what an auditor reads first."""
     decision = result.decision
     subject = decision.get("subject") or {}
     policy = decision.get("policy") or {}
     verified = result.verified
+    # Only a time a third party countersigned is called trusted; evaluated_at is whatever the key holder wrote.
     when = (
-        f"{rfc3339(verified.signed_at)} (transparency log)"
-        if verified.signed_at
-        else f"no transparency-log time; decision evaluated_at {decision.get('evaluated_at')}"
+        f"{rfc3339(verified.signed_at)} trusted ({verified.time_source})"
+        if verified.signed_at and verified.time_source
+        else f"{decision.get('evaluated_at')} claimed by the signer (evaluated_at)"
     )
     verdict = "allow" if decision.get("allow") is True else "deny"
     return [
@@ -203,4 +247,5 @@ def summary_lines(result: VerifiedDecision) -> list[str]:
         f"  pack:     {decision.get('pack')}",
         f"  policy:   {policy.get('source')} {policy.get('revision')} ({policy.get('digest')})",
         f"  decision: {decision.get('decision_id')}",
+        *(waived_lines(decision) or ["  waived:   none"]),
     ]

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +24,15 @@ BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 MAX_BUNDLE_BYTES = 4 * 1024 * 1024
 
 
-def key_bundle(envelope: dict[str, Any], hint: str) -> dict[str, Any]:
-    """A v0.3 bundle whose verification material is an out-of-band public key (no log entry)."""
-    bundle = {
-        "mediaType": BUNDLE_MEDIA_TYPE,
-        "verificationMaterial": {"publicKey": {"hint": hint}, "tlogEntries": []},
-        "dsseEnvelope": envelope,
-    }
+def key_bundle(envelope: dict[str, Any], hint: str, timestamps: Sequence[str] = ()) -> dict[str, Any]:
+    """A v0.3 bundle whose verification material is an out-of-band public key (no log entry).
+
+    `timestamps` are base64 RFC 3161 tokens over the DSSE signature, where cosign puts them.
+    """
+    material: dict[str, Any] = {"publicKey": {"hint": hint}, "tlogEntries": []}
+    if timestamps:
+        material["timestampVerificationData"] = {"rfc3161Timestamps": [{"signedTimestamp": t} for t in timestamps]}
+    bundle = {"mediaType": BUNDLE_MEDIA_TYPE, "verificationMaterial": material, "dsseEnvelope": envelope}
     parse_bundle(bundle, "generated bundle")
     return bundle
 
@@ -63,5 +68,16 @@ def read_bundle(path: Path) -> dict[str, Any]:
 
 
 def write_bundle(bundle: dict[str, Any], path: Path) -> None:
-    """Write a bundle as indented JSON (its signature covers the payload, not the file bytes)."""
-    path.write_text(json.dumps(bundle, indent=2) + "\n", encoding="utf-8")
+    """Write a bundle as indented JSON (its signature covers the payload, not the file bytes).
+
+    The file appears whole or not at all: it is written under a name no other process uses and
+    renamed over `path`, so a concurrent writer or reader never sees half a bundle.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(json.dumps(bundle, indent=2) + "\n")
+        os.replace(name, path)
+    finally:
+        Path(name).unlink(missing_ok=True)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import Any
 
 from readypolicy.canonical import canonical_bytes
+from readypolicy.safeio import UnsafeInputError, loads_json
 from readypolicy.signing.interface import SigningError
 
 INTOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
@@ -78,9 +78,11 @@ def open_envelope(envelope: Any, origin: str) -> tuple[str, bytes, bytes]:
 def decode_statement(payload: bytes, origin: str) -> dict[str, Any]:
     """Parse a payload as an in-toto Statement v1 and check its outer shape."""
     try:
-        statement = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise SigningError(f"{origin}: DSSE payload is not JSON: {exc}") from exc
+        # The payload is attacker-controlled until its signature is checked (and is decoded before
+        # that to explain a mismatch): parse it with the nesting limit, as every untrusted JSON.
+        statement = loads_json(payload, f"{origin}: DSSE payload")
+    except UnsafeInputError as exc:
+        raise SigningError(str(exc)) from exc
     if not isinstance(statement, dict) or statement.get("_type") not in ACCEPTED_STATEMENT_TYPES:
         found = statement.get("_type") if isinstance(statement, dict) else type(statement).__name__
         raise SigningError(f"{origin}: payload is not an in-toto Statement (_type {found!r})")

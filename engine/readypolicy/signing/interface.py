@@ -40,9 +40,11 @@ class VerifiedStatement:
     signer: str
     """Who signed: `key sha256:<fingerprint>` or `<certificate SAN> (issuer <OIDC issuer>)`."""
     signed_at: datetime | None
-    """Time the transparency log recorded the signature; None when no log entry vouches for it."""
+    """When the signature existed, as a third party vouches (TSA or log); None when none does."""
     media_type: str
     """Media type of the Sigstore bundle the statement came from."""
+    time_source: str | None = None
+    """Who vouches for `signed_at`: `RFC 3161 timestamp by <TSA subject>` or `transparency log`."""
 
 
 class Signer(ABC):

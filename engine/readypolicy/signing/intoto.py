@@ -88,7 +88,26 @@ def vsa_predicate(decision: dict[str, Any]) -> dict[str, Any]:
         # SLSA VSA v1: the levels verified, or the single value FAILED when the policy failed.
         "verifiedLevels": [lane_level(_field(decision, "lane"))] if allow is True else ["FAILED"],
         "slsaVersion": "1.0",
+        **_exceptions(decision),
     }
+
+
+def _exceptions(decision: dict[str, Any]) -> dict[str, Any]:
+    """What passed only by exception, counted apart from what passed outright: waived checks (with
+    their waiver and approver) and advisory checks that warned. Only for records with a `summary`
+    (older records are verified against the predicate they were signed with)."""
+    if "summary" not in decision:
+        return {}
+    checks = decision.get("checks") or []
+    return {"readypolicy": {
+        "summary": decision["summary"],
+        "waived": [
+            {"check": c.get("id"), "waiver": (c.get("waiver") or {}).get("id"),
+             "approver": (c.get("waiver") or {}).get("approver"), "expires": (c.get("waiver") or {}).get("expires")}
+            for c in checks if c.get("status") == "waived"
+        ],
+        "warned": [{"check": c.get("id"), "enforce_from": c.get("enforce_from")} for c in checks if c.get("status") == "warn"],
+    }}
 
 
 def vsa_statement(decision: dict[str, Any], subject_digest: str | None = None) -> dict[str, Any]:

@@ -13,19 +13,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-from requests.exceptions import RequestException
 from sigstore.dsse import Statement
 from sigstore.errors import Error as SigstoreError
 from sigstore.models import Bundle, ClientTrustConfig, TrustedRoot
 from sigstore.oidc import IdentityToken, Issuer, detect_credential
 from sigstore.sign import SigningContext
 from sigstore.verify import Verifier
-from sigstore.verify.policy import Identity
 
 from readypolicy.safeio import UnsafeInputError, read_limited
 from readypolicy.signing.bundle import parse_bundle
-from readypolicy.signing.dsse import b64decode_strict, decode_statement, statement_payload
+from readypolicy.signing.dsse import b64decode_strict, decode_statement, open_envelope, statement_payload
+from readypolicy.signing.identity import IdentityPolicy
 from readypolicy.signing.interface import (
     BundleVerifier,
     SignatureMismatchError,
@@ -33,17 +31,10 @@ from readypolicy.signing.interface import (
     SigningError,
     VerifiedStatement,
 )
+from readypolicy.signing.timestamp import load_trusted_root, verify_timestamps
+from readypolicy.signing.trust import SERVICE_FAILURES, SIGSTORE_FAILURES, describe
 
-_SIGSTORE_FAILURES = (SigstoreError, RequestException, OSError, ValueError)
 _MAX_TRUST_BYTES = 4 * 1024 * 1024
-
-
-def _describe(exc: Exception) -> str:
-    """One line for a sigstore/pydantic/network failure (pydantic reports span many lines)."""
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        return f"{'.'.join(str(part) for part in first['loc'])}: {first['msg']}"
-    return " ".join(str(exc).split())
 
 
 def _read_text(path: Path) -> str:
@@ -59,9 +50,9 @@ def load_trust_config(path: Path | None) -> ClientTrustConfig:
         if path is None:
             return ClientTrustConfig.production()
         return ClientTrustConfig.from_json(_read_text(path))
-    except _SIGSTORE_FAILURES as exc:
+    except SIGSTORE_FAILURES as exc:
         where = path or "Sigstore public-good TUF repository"
-        raise SigningError(f"{where}: cannot load the Sigstore client trust config: {_describe(exc)}") from exc
+        raise SigningError(f"{where}: cannot load the Sigstore client trust config: {describe(exc)}") from exc
 
 
 def identity_token(explicit: str | None, trust_config: ClientTrustConfig, interactive: bool) -> IdentityToken:
@@ -76,8 +67,8 @@ def identity_token(explicit: str | None, trust_config: ClientTrustConfig, intera
                 "credential (e.g. GitHub Actions id-token: write), or sign interactively"
             )
         return Issuer(trust_config.signing_config.get_oidc_url()).identity_token()
-    except _SIGSTORE_FAILURES as exc:
-        raise SigningError(f"OIDC identity token: {_describe(exc)}") from exc
+    except SIGSTORE_FAILURES as exc:
+        raise SigningError(f"OIDC identity token: {describe(exc)}") from exc
 
 
 class SigstoreSigner(Signer):
@@ -93,52 +84,55 @@ class SigstoreSigner(Signer):
             context = SigningContext.from_trust_config(self._trust_config)
             with context.signer(self._token) as signer:
                 bundle = signer.sign_dsse(Statement(statement_payload(statement)))
-        except _SIGSTORE_FAILURES as exc:
+        except SERVICE_FAILURES as exc:
             raise SigningError(
-                f"keyless signing failed for identity {self._token.identity}: {_describe(exc)}"
+                f"keyless signing failed for identity {self._token.identity}: {describe(exc)}"
             ) from exc
         return json.loads(bundle.to_json())
 
 
 class SigstoreVerifier(BundleVerifier):
-    """Verifies Fulcio-certificate bundles: chain, SCT, log inclusion, identity and issuer."""
+    """Verifies Fulcio-certificate bundles: chain, SCT, log inclusion, signed time, identity and issuer."""
 
     def __init__(
         self,
-        cert_identity: str,
-        cert_oidc_issuer: str,
+        cert_identity: str | IdentityPolicy,
+        cert_oidc_issuer: str | None = None,
         trusted_root: Path | None = None,
         offline: bool = False,
         origin: str = "bundle",
     ) -> None:
-        self._identity = cert_identity
-        self._issuer = cert_oidc_issuer
+        if isinstance(cert_identity, IdentityPolicy):
+            self._policy = cert_identity
+        elif cert_oidc_issuer is not None:
+            self._policy = IdentityPolicy(cert_identity, cert_oidc_issuer)
+        else:
+            raise SigningError("keyless verification needs both an identity and an OIDC issuer")
         self._trusted_root = trusted_root
         self._offline = offline
         self._origin = origin
 
-    def _verifier(self) -> Verifier:
+    def _root(self) -> TrustedRoot:
+        if self._trusted_root is not None:
+            return load_trusted_root(self._trusted_root)
         try:
-            if self._trusted_root is not None:
-                return Verifier(trusted_root=TrustedRoot.from_file(str(self._trusted_root)))
-            return Verifier.production(offline=self._offline)
-        except _SIGSTORE_FAILURES as exc:
-            where = self._trusted_root or "Sigstore public-good trusted root"
-            raise SigningError(f"{where}: cannot load the trusted root: {_describe(exc)}") from exc
+            return ClientTrustConfig.production(offline=self._offline).trusted_root
+        except SIGSTORE_FAILURES as exc:
+            raise SigningError(f"Sigstore public-good trusted root: cannot load it: {describe(exc)}") from exc
 
     def verify_bundle(self, bundle: dict[str, Any]) -> VerifiedStatement:
-        """Run sigstore's full DSSE verification under an exact identity + issuer policy."""
+        """Run sigstore's full DSSE verification under the identity policy, then name the signed time."""
         origin = self._origin
         model = parse_bundle(bundle, origin)
         if model.verification_material.public_key is not None:
             raise SigningError(f"{origin}: bundle was signed with a key; verify it with --key PUBLIC.pem")
         try:
             sigstore_bundle = Bundle.from_json(json.dumps(bundle))
-        except SigstoreError as exc:
-            raise SigningError(f"{origin}: {_describe(exc)}") from exc
-        policy = Identity(identity=self._identity, issuer=self._issuer)
+        except SIGSTORE_FAILURES as exc:
+            raise SigningError(f"{origin}: not a verifiable keyless bundle: {describe(exc)}") from exc
+        root = self._root()
         try:
-            payload_type, payload = self._verifier().verify_dsse(sigstore_bundle, policy)
+            payload_type, payload = Verifier(trusted_root=root).verify_dsse(sigstore_bundle, self._policy)
         except SigstoreError as exc:
             if "DSSE: invalid signature" in str(exc):
                 envelope = bundle["dsseEnvelope"]
@@ -146,13 +140,17 @@ class SigstoreVerifier(BundleVerifier):
                 raise SignatureMismatchError(
                     f"{origin}: DSSE signature does not verify with the signing certificate", unverified
                 ) from exc
-            raise SigningError(f"{origin}: Sigstore verification failed: {_describe(exc)}") from exc
+            raise SigningError(f"{origin}: Sigstore verification failed: {describe(exc)}") from exc
+        _, _, signature = open_envelope(bundle.get("dsseEnvelope"), origin)
+        stamped = verify_timestamps(bundle, signature, root, origin)
+        signed_at, source = (stamped.time, stamped.source) if stamped else (_integrated_time(bundle), "transparency log")
         return VerifiedStatement(
             statement=decode_statement(payload, origin),
             payload_type=payload_type,
-            signer=f"{self._identity} (OIDC issuer {self._issuer})",
-            signed_at=_integrated_time(bundle),
+            signer=self._policy.signer(sigstore_bundle.signing_certificate),
+            signed_at=signed_at,
             media_type=model.media_type,
+            time_source=source if signed_at else None,
         )
 
 

@@ -1,23 +1,92 @@
 """The store extension point.
 
-A store keeps three append-only collections: evidence documents (content-addressed by the digest
-of their canonical JSON, idempotent on re-ingest), decision records, and the hash-chained audit
-log. Every write method is one transaction: a batch is stored whole or not at all, so a failed
-ingest never leaves half its files behind.
+A store keeps four append-only collections: evidence documents (content-addressed by the digest
+of their canonical JSON, stored once), ingest events (one per act of ingesting a document: the
+newest event of a slot names its current document, so re-ingesting an older report makes it
+current again), decision records, and the hash-chained audit log. Every write method is one
+transaction: a batch is stored whole or not at all, so a failed ingest never leaves half its files
+behind.
 """
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from readypolicy.canonical import digest
 from readypolicy.errors import ReadyPolicyError
 
 
 class StoreError(ReadyPolicyError):
     """The store cannot be opened, read or written (locked, read-only, full, corrupt, down)."""
+
+
+class StoreMissingError(StoreError):
+    """A command that only reads was pointed at a store that does not exist (a typo must not pass a gate)."""
+
+
+def missing_message(where: str, state: str = "does not exist", creators: str = "`readypolicy ingest` or ") -> str:
+    """The one line for a store that is not there, saying which commands create one."""
+    return f"store {where} {state}; run {creators}`readypolicy store migrate` first"
+
+
+def version_problem(where: str, found: int, known: int, create: bool) -> str | None:
+    """Why a store at schema version `found` must not be used by a readypolicy that knows `known` migrations.
+
+    A newer schema is refused even for writers: this readypolicy cannot know what its tables mean.
+    An older one is refused unless the caller may migrate (`create`): a reader never changes a schema.
+    """
+    if found > known:
+        return f"store {where} schema version {found} is newer than this readypolicy ({known}); upgrade readypolicy"
+    if found < known and not create:
+        return (f"store {where} schema version {found} is older than this readypolicy ({known});"
+                " run `readypolicy store migrate` first")
+    return None
+
+
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+"""Largest JSON text of one stored document or record: well inside what both stores keep (JSONB: 255 MB)."""
+
+
+def unstorable(value: Any, where: str) -> str | None:
+    """What in a JSON value no store keeps the same way, or None.
+
+    PostgreSQL refuses a NUL character and text that is not UTF-8 (a lone surrogate) where SQLite
+    would keep them; both stores refuse them here, before any write, so the same input is accepted
+    or refused whichever store a team runs and a store can always be copied to the other kind.
+    """
+    stack: list[tuple[str, Any]] = [(where, value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            problem = _text_problem(item)
+            if problem is not None:
+                return f"{problem} at {path}"
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                problem = _text_problem(str(key))
+                if problem is not None:
+                    return f"{problem} in a key of {path}"
+                stack.append((f"{path}.{key}", inner))
+        elif isinstance(item, list | tuple):
+            stack.extend((f"{path}[{index}]", inner) for index, inner in enumerate(item))
+    size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+    if size > MAX_DOCUMENT_BYTES:
+        return f"{size} bytes of JSON at {where}, more than the {MAX_DOCUMENT_BYTES} a store keeps"
+    return None
+
+
+def _text_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "a NUL character (\\u0000)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "text that is not UTF-8 (a lone surrogate)"
+    return None
 
 
 @dataclass(frozen=True)
@@ -50,6 +119,70 @@ class EvidenceRecord:
     """When the artifact was produced (UTC RFC 3339), if it says."""
     ingested_at: str
     """When readypolicy stored it (UTC RFC 3339)."""
+
+
+def evidence_problem(record: EvidenceRecord) -> str | None:
+    """What is wrong with a stored evidence row, or None when its content still matches its address.
+
+    The digest is recomputed from the document, and the columns used to find the document (module,
+    revision, kind, scope) must say what the document says: an edited row must never be decided on.
+    """
+    actual = digest(record.document)
+    if actual != record.digest:
+        return f"its document now hashes to {actual}"
+    document = record.document
+    if not isinstance(document, dict):
+        return "its document is not a JSON object"
+    for column in ("module", "revision", "kind", "scope"):
+        if document.get(column) != getattr(record, column):
+            return f"its {column} column says {getattr(record, column)!r} but its document says {document.get(column)!r}"
+    return None
+
+
+def checked_evidence(record: EvidenceRecord, store_url: str) -> EvidenceRecord:
+    """The record, or `StoreError` naming it when it no longer matches its content address."""
+    problem = evidence_problem(record)
+    if problem is not None:
+        raise StoreError(
+            f"evidence {record.digest} in {store_url} no longer matches its content address ({problem});"
+            " the store was edited"
+        )
+    return record
+
+
+@dataclass(frozen=True)
+class IngestEvent:
+    """One act of ingesting a document; the newest event of a slot names the slot's current document."""
+
+    event_id: str
+    """`sha256:` over the document digest, time, source and actor: copies of a store keep it."""
+    digest: str
+    """The document ingested."""
+    module: str
+    """Its module."""
+    revision: str
+    """Its revision."""
+    kind: str
+    """Its kind."""
+    scope: str
+    """Its scope: (module, revision, kind, scope) is the slot."""
+    source_path: str
+    """Path of the artifact this time."""
+    actor: str
+    """Who ingested it."""
+    ingested_at: str
+    """When (UTC RFC 3339)."""
+
+    @classmethod
+    def of(cls, record: EvidenceRecord, actor: str) -> IngestEvent:
+        """The event of ingesting `record` at its `ingested_at` from its `source_path`."""
+        event_id = digest({"digest": record.digest, "ingested_at": record.ingested_at,
+                           "source_path": record.source_path, "actor": actor})
+        return cls(
+            event_id=event_id, digest=record.digest, module=record.module, revision=record.revision,
+            kind=record.kind, scope=record.scope, source_path=record.source_path, actor=actor,
+            ingested_at=record.ingested_at,
+        )
 
 
 @dataclass(frozen=True)
@@ -104,7 +237,23 @@ class Store(ABC):
 
     @abstractmethod
     def put_evidence(self, records: Sequence[EvidenceRecord], actor: str) -> list[bool]:
-        """Store a batch atomically; returns, per record, True if new, False if already present."""
+        """Store a batch atomically, each record with an ingest event that makes it current for its slot.
+
+        Returns, per record, True if the document is new, False if it was already present (it is
+        current again all the same).
+        """
+
+    @abstractmethod
+    def put_ingests(self, items: Sequence[tuple[IngestEvent, EvidenceRecord]], actor: str) -> list[bool]:
+        """Store given ingest events (and their documents) atomically, skipping events already present.
+
+        `store copy` replays a source's events through here in order, so each slot's current
+        document is the same in the copy. Returns, per item, True if the document was new.
+        """
+
+    @abstractmethod
+    def ingest_events(self) -> list[IngestEvent]:
+        """Every ingest event, oldest first."""
 
     @abstractmethod
     def get_evidence(self, digest: str) -> EvidenceRecord | None:
@@ -118,11 +267,11 @@ class Store(ABC):
 
     @abstractmethod
     def latest_evidence(self, module: str, revision: str) -> list[EvidenceRecord]:
-        """The newest document per (kind, scope) for one module revision."""
+        """The document of the newest ingest event per (kind, scope) for one module revision."""
 
     @abstractmethod
     def latest_revision(self, module: str) -> str | None:
-        """Revision of the most recently ingested evidence of a module."""
+        """Revision of the newest ingest event of a module."""
 
     @abstractmethod
     def modules(self) -> list[str]:
@@ -152,7 +301,7 @@ class Store(ABC):
 
     @abstractmethod
     def delete_evidence(self, digests: Sequence[str], actor: str, reason: str) -> int:
-        """Remove evidence (retention) and log it in the same transaction; returns how many."""
+        """Remove evidence and its ingest events (retention) and log it in the same transaction; returns how many."""
 
     @abstractmethod
     def close(self) -> None:

@@ -6,6 +6,7 @@ the behaviour the test suite checks is written once here and each dialect only s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from abc import abstractmethod
 from collections.abc import Iterator, Sequence
@@ -14,14 +15,33 @@ from typing import Any
 
 from readypolicy.audit.chain import GENESIS, entry_hash
 from readypolicy.canonical import rfc3339, utc_now
-from readypolicy.store.interface import AuditEntry, DecisionRow, EvidenceRecord, Store, StoreError
+from readypolicy.store.interface import (
+    AuditEntry,
+    DecisionRow,
+    EvidenceRecord,
+    IngestEvent,
+    Store,
+    StoreError,
+    StoreMissingError,
+    unstorable,
+    version_problem,
+)
 
 EVIDENCE_COLUMNS = (
     "digest, module, revision, kind, scope, schema_version, document, raw_sha256, source_path, "
     "producer_tool, producer_version, collected_at, ingested_at"
 )
+EVIDENCE_COLUMNS_E = ", ".join(f"e.{column.strip()}" for column in EVIDENCE_COLUMNS.split(","))
+INGEST_COLUMNS = "event_id, digest, module, revision, kind, scope, source_path, actor, ingested_at"
 DECISION_COLUMNS = "decision_id, module, revision, lane, allow, policy_digest, evaluated_at, record"
 AUDIT_COLUMNS = "seq, prev_hash, entry_hash, at, actor, action, module, details"
+NEWEST_FIRST = "ingested_at DESC, seq DESC"
+"""Order of ingest events, newest first: by original ingest time, then by arrival.
+
+A copy replays another store's events with their original times, so a document ingested long ago
+somewhere else never becomes current over a newer one here; within one store every new event is
+stamped no earlier than the newest already there (`put_evidence`), so time order is arrival order.
+"""
 
 
 class SqlStore(Store):
@@ -29,6 +49,8 @@ class SqlStore(Store):
 
     placeholder = "?"
     """Parameter marker of the driver (`?` for sqlite3, `%s` for psycopg)."""
+    migrations: tuple[str, ...] = ()
+    """The dialect's schema migrations, in order: the schema version this readypolicy knows is their count."""
 
     @abstractmethod
     def schema_version(self) -> int:
@@ -50,6 +72,21 @@ class SqlStore(Store):
     def _json_param(self, value: Any) -> Any:
         """Adapt a JSON value for a document column."""
 
+    def _prepare_schema(self, create: bool, missing: str) -> None:
+        """Check the schema version on open; only a caller that may create (`create`) migrates.
+
+        `missing` is the line for a store without a readypolicy schema: a reader or a writer that
+        may not migrate never turns an unrelated or mistyped database into an empty store.
+        """
+        found = self.schema_version()
+        if found == 0 and not create:
+            raise StoreMissingError(missing)
+        problem = version_problem(self.url, found, len(self.migrations), create)
+        if problem is not None:
+            raise StoreError(problem)
+        if found < len(self.migrations):
+            self.migrate()
+
     def _sql(self, statement: str) -> str:
         return statement.replace("?", self.placeholder)
 
@@ -63,6 +100,13 @@ class SqlStore(Store):
             schema_version=int(row[5]), document=self._json_value(row[6]), raw_sha256=row[7],
             source_path=row[8], producer_tool=row[9], producer_version=row[10],
             collected_at=row[11], ingested_at=row[12],
+        )
+
+    @staticmethod
+    def _event(row: Sequence[Any]) -> IngestEvent:
+        return IngestEvent(
+            event_id=row[0], digest=row[1], module=row[2], revision=row[3], kind=row[4], scope=row[5],
+            source_path=row[6], actor=row[7], ingested_at=row[8],
         )
 
     def _decision(self, row: Sequence[Any]) -> DecisionRow:
@@ -81,6 +125,9 @@ class SqlStore(Store):
         self, cur: Any, actor: str, action: str, module: str | None, details: dict[str, Any]
     ) -> AuditEntry:
         """Append inside the caller's write transaction, so the action and its log entry commit together."""
+        problem = unstorable({"actor": actor, "action": action, "module": module, "details": details}, "$")
+        if problem is not None:
+            raise StoreError(f"{self.url}: {action} audit entry holds {problem}; nothing stored")
         cur.execute("SELECT seq, entry_hash FROM audit ORDER BY seq DESC LIMIT 1")
         last = cur.fetchone()
         seq, prev = (int(last[0]) + 1, last[1]) if last else (1, GENESIS)
@@ -97,27 +144,86 @@ class SqlStore(Store):
         return entry
 
     def put_evidence(self, records: Sequence[EvidenceRecord], actor: str) -> list[bool]:
-        created: list[bool] = []
+        self._check_evidence(records, actor)
         with self._transaction() as cur:
-            for rec in records:
-                cur.execute(
-                    self._sql(
-                        f"INSERT INTO evidence ({EVIDENCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                        " ON CONFLICT (digest) DO NOTHING"
-                    ),
-                    (rec.digest, rec.module, rec.revision, rec.kind, rec.scope, rec.schema_version,
-                     self._json_param(rec.document), rec.raw_sha256, rec.source_path, rec.producer_tool,
-                     rec.producer_version, rec.collected_at, rec.ingested_at),
+            # Under the write lock: a runner whose clock is behind still makes its ingest the newest.
+            cur.execute("SELECT MAX(ingested_at) FROM ingests")
+            floor = cur.fetchone()[0]
+            items = [self._stamped(cur, rec, actor, floor) for rec in records]
+            return self._put_ingests(cur, items, actor)
+
+    def _stamped(self, cur: Any, rec: EvidenceRecord, actor: str, floor: str | None) -> tuple[IngestEvent, EvidenceRecord]:
+        """The ingest event of `rec`, timed no earlier than the store's newest event (`floor`).
+
+        The very same event given again (same record, time and actor) stays itself, so putting a
+        batch twice is still a no-op.
+        """
+        event = IngestEvent.of(rec, actor)
+        if floor is None or rec.ingested_at >= floor:
+            return event, rec
+        cur.execute(self._sql("SELECT 1 FROM ingests WHERE event_id = ?"), (event.event_id,))
+        if cur.fetchone() is not None:
+            return event, rec
+        later = dataclasses.replace(rec, ingested_at=floor)
+        return IngestEvent.of(later, actor), later
+
+    def put_ingests(self, items: Sequence[tuple[IngestEvent, EvidenceRecord]], actor: str) -> list[bool]:
+        for event, rec in items:
+            self._check_evidence([rec], event.actor, event.source_path)
+        with self._transaction() as cur:
+            return self._put_ingests(cur, items, actor)
+
+    def _check_evidence(self, records: Sequence[EvidenceRecord], actor: str, source: str | None = None) -> None:
+        """Refuse the whole batch, before any write, if a document holds what a store cannot keep alike."""
+        for rec in records:
+            fields = {f.name: getattr(rec, f.name) for f in dataclasses.fields(rec)}
+            problem = unstorable({**fields, "actor": actor, "source": source}, "$")
+            if problem is not None:
+                raise StoreError(
+                    f"{source or rec.source_path}: evidence {rec.digest} holds {problem.replace('$.', '', 1)};"
+                    " no readypolicy store accepts it, nothing stored"
                 )
-                created.append(cur.rowcount == 1)
-            new = [rec for rec, is_new in zip(records, created, strict=True) if is_new]
-            for rec in new:
-                self._append_audit(
-                    cur, actor, "ingest", rec.module,
-                    {"digest": rec.digest, "raw_sha256": rec.raw_sha256, "kind": rec.kind,
-                     "scope": rec.scope, "revision": rec.revision, "source": rec.source_path},
-                )
+
+    def _put_ingests(self, cur: Any, items: Sequence[tuple[IngestEvent, EvidenceRecord]], actor: str) -> list[bool]:
+        """Store events and their documents inside the caller's write transaction."""
+        created: list[bool] = []
+        for event, rec in items:
+            cur.execute(
+                self._sql(
+                    f"INSERT INTO evidence ({EVIDENCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (digest) DO NOTHING"
+                ),
+                (rec.digest, rec.module, rec.revision, rec.kind, rec.scope, rec.schema_version,
+                 self._json_param(rec.document), rec.raw_sha256, rec.source_path, rec.producer_tool,
+                 rec.producer_version, rec.collected_at, rec.ingested_at),
+            )
+            is_new = cur.rowcount == 1
+            created.append(is_new)
+            cur.execute(
+                self._sql(
+                    f"INSERT INTO ingests ({INGEST_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (event_id) DO NOTHING"
+                ),
+                (event.event_id, event.digest, event.module, event.revision, event.kind, event.scope,
+                 event.source_path, event.actor, event.ingested_at),
+            )
+            if cur.rowcount != 1:
+                continue  # this very event is already recorded (a re-run copy, a record given twice)
+            details: dict[str, Any] = {
+                "digest": rec.digest, "raw_sha256": rec.raw_sha256, "kind": rec.kind, "scope": rec.scope,
+                "revision": rec.revision, "source": event.source_path,
+            }
+            if not is_new:
+                details["again"] = True  # already stored: this event makes it current again
+            if event.actor != actor:
+                details["ingested_by"] = event.actor
+            self._append_audit(cur, actor, "ingest", rec.module, details)
         return created
+
+    def ingest_events(self) -> list[IngestEvent]:
+        with self._read() as cur:
+            cur.execute(f"SELECT {INGEST_COLUMNS} FROM ingests ORDER BY ingested_at, seq")
+            return [self._event(row) for row in cur.fetchall()]
 
     def get_evidence(self, digest: str) -> EvidenceRecord | None:
         with self._read() as cur:
@@ -143,21 +249,34 @@ class SqlStore(Store):
             return [self._evidence(row) for row in cur.fetchall()]
 
     def latest_evidence(self, module: str, revision: str) -> list[EvidenceRecord]:
+        # The newest ingest event of each slot names its document. Retention deletes a document's
+        # events with it, and never a slot's current document while older ones stay (audit/prune.py).
         with self._read() as cur:
             cur.execute(
                 self._sql(
-                    f"SELECT {EVIDENCE_COLUMNS} FROM evidence e WHERE module = ? AND revision = ? AND seq = "
-                    "(SELECT MAX(seq) FROM evidence i WHERE i.module = e.module AND i.revision = e.revision"
-                    " AND i.kind = e.kind AND i.scope = e.scope) ORDER BY kind, scope"
+                    f"SELECT {EVIDENCE_COLUMNS_E}, i.kind, i.scope FROM ingests i JOIN evidence e ON e.digest = i.digest"
+                    " WHERE i.module = ? AND i.revision = ? AND i.seq = (SELECT j.seq FROM ingests j"
+                    " WHERE j.module = i.module AND j.revision = i.revision AND j.kind = i.kind AND j.scope = i.scope"
+                    f" ORDER BY {NEWEST_FIRST.replace('ingested_at', 'j.ingested_at').replace('seq', 'j.seq')} LIMIT 1)"
+                    " ORDER BY i.kind, i.scope"
                 ),
                 (module, revision),
             )
-            return [self._evidence(row) for row in cur.fetchall()]
+            rows = cur.fetchall()
+        records = [self._evidence(row) for row in rows]
+        for record, row in zip(records, rows, strict=True):
+            if (record.module, record.revision, record.kind, record.scope) != (module, revision, row[-2], row[-1]):
+                raise StoreError(
+                    f"{self.url}: evidence {record.digest} is filed under {module}@{revision} {row[-2]}/{row[-1]}"
+                    f" but its row says {record.module}@{record.revision} {record.kind}/{record.scope};"
+                    " the store was edited"
+                )
+        return records
 
     def latest_revision(self, module: str) -> str | None:
         with self._read() as cur:
             cur.execute(
-                self._sql("SELECT revision FROM evidence WHERE module = ? ORDER BY seq DESC LIMIT 1"), (module,)
+                self._sql(f"SELECT revision FROM ingests WHERE module = ? ORDER BY {NEWEST_FIRST} LIMIT 1"), (module,)
             )
             row = cur.fetchone()
         return row[0] if row else None
@@ -168,6 +287,9 @@ class SqlStore(Store):
             return [row[0] for row in cur.fetchall()]
 
     def put_decision(self, row: DecisionRow, actor: str) -> None:
+        problem = unstorable(row.record, "$")
+        if problem is not None:
+            raise StoreError(f"{self.url}: decision {row.decision_id} holds {problem}; nothing stored")
         with self._transaction() as cur:
             cur.execute(
                 self._sql(
@@ -242,6 +364,7 @@ class SqlStore(Store):
             for item in digests:
                 cur.execute(self._sql("DELETE FROM evidence WHERE digest = ?"), (item,))
                 removed += cur.rowcount
+                cur.execute(self._sql("DELETE FROM ingests WHERE digest = ?"), (item,))
             if removed:
                 self._append_audit(cur, actor, "prune", None, {"digests": list(digests), "reason": reason})
         return removed

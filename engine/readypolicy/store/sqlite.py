@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from readypolicy.store.interface import StoreError
+from readypolicy.store.interface import StoreError, StoreMissingError, missing_message, version_problem
 from readypolicy.store.sql import SqlStore
 
 MIGRATIONS: tuple[str, ...] = (
@@ -48,6 +49,24 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER audit_append_only BEFORE DELETE ON audit
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     """,
+    # 2: ingest events. Existing documents get one event each, in their old order, so what was
+    # current stays current; from now on a re-ingest appends an event and makes its document current.
+    """
+    CREATE TABLE ingests (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id TEXT NOT NULL UNIQUE, digest TEXT NOT NULL, module TEXT NOT NULL, revision TEXT NOT NULL,
+        kind TEXT NOT NULL, scope TEXT NOT NULL, source_path TEXT NOT NULL, actor TEXT NOT NULL,
+        ingested_at TEXT NOT NULL
+    );
+    CREATE INDEX ingests_latest ON ingests (module, revision, kind, scope, seq);
+    CREATE INDEX ingests_module_seq ON ingests (module, seq);
+    CREATE INDEX ingests_digest ON ingests (digest);
+    INSERT INTO ingests (event_id, digest, module, revision, kind, scope, source_path, actor, ingested_at)
+        SELECT 'migrated:' || digest, digest, module, revision, kind, scope, source_path, 'unknown', ingested_at
+        FROM evidence ORDER BY seq;
+    CREATE TRIGGER ingests_immutable BEFORE UPDATE ON ingests
+        BEGIN SELECT RAISE(ABORT, 'ingest events are immutable'); END;
+    """,
 )
 
 
@@ -55,18 +74,35 @@ class SqliteStore(SqlStore):
     """A store in one SQLite file."""
 
     placeholder = "?"
+    migrations = MIGRATIONS
 
-    def __init__(self, path: Path, busy_timeout_s: float = 30.0) -> None:
+    def __init__(self, path: Path, busy_timeout_s: float = 30.0, *, create: bool = True) -> None:
+        """Open the file; without `create`, a file that does not exist or holds no store is refused."""
         self.path = path
         self.url = f"sqlite:///{path}"
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
+            if create:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._conn = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
+            else:
+                # mode=rw opens an existing file only: a mistyped path must not become a new, empty store.
+                uri = f"file:{quote(str(path.absolute()))}?mode=rw"
+                self._conn = sqlite3.connect(uri, timeout=busy_timeout_s, isolation_level=None, uri=True)
+        except (sqlite3.Error, OSError) as exc:
+            if not create and not path.exists():
+                raise StoreMissingError(missing_message(str(path))) from exc
+            raise StoreError(f"{self.url}: cannot open store: {exc}") from exc
+        try:
+            # The schema is checked first: a file that is not a readypolicy store is left as it was.
+            self._prepare_schema(create, missing_message(str(path), "holds no readypolicy store"))
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute("PRAGMA foreign_keys=ON")
-            self.migrate()
+        except StoreError:
+            self._conn.close()
+            raise
         except (sqlite3.Error, OSError) as exc:
+            self._conn.close()
             raise StoreError(f"{self.url}: cannot open store: {exc}") from exc
 
     def schema_version(self) -> int:
@@ -79,6 +115,9 @@ class SqliteStore(SqlStore):
         The version is read again under the write lock, so processes opening a new file at the same
         moment apply each migration once instead of failing on tables another one just created.
         """
+        problem = version_problem(self.url, self.schema_version(), len(MIGRATIONS), create=True)
+        if problem is not None:
+            raise StoreError(problem)
         for number, script in enumerate(MIGRATIONS, start=1):
             if self.schema_version() >= number:
                 continue

@@ -5,6 +5,11 @@ state was already broken before the method ran (the method is then skipped and n
 tested). So a run counts as passed only when the steady-state hypothesis was met both before and
 after the method, the run did not deviate, and it completed; aborted, failed and interrupted runs
 never pass. Scenario slugs are the experiment's tags, slugified, in order.
+
+The evidence slot (scope) is the experiment's title, slugified: a journal stands for one
+experiment, and a later run of that experiment replaces the earlier one. Tags are shared by many
+experiments (every experiment of a suite carries the suite's tag), so keying by a tag let a
+passing experiment silently replace a deviated one that shared its first tag.
 """
 
 from __future__ import annotations
@@ -12,15 +17,31 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from readypolicy.canonical import sha256_hex
 from readypolicy.evidence.formats.stamps import iso
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
 
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
+_SCOPE_MAX = 64
+"""Longest evidence scope the envelope schema allows."""
 
 
 def slug(value: str) -> str:
     """Lowercase kebab-case slug (`Clock Skew` → `clock-skew`)."""
     return _SLUG_JUNK.sub("-", value.lower()).strip("-")
+
+
+def experiment_scope(title: str) -> str:
+    """The evidence slot of an experiment: its title slugified, fitted to the scope length limit.
+
+    A title too long for a scope keeps its first words and gains a digest of the whole title, so
+    two long titles that differ only at the end still get two slots.
+    """
+    name = slug(title)
+    if len(name) <= _SCOPE_MAX:
+        return name
+    suffix = sha256_hex(title.encode("utf-8"))[:12]
+    return f"{name[: _SCOPE_MAX - len(suffix) - 1].rstrip('-')}-{suffix}"
 
 
 class ChaosToolkitJournal(Normalizer):
@@ -40,6 +61,9 @@ class ChaosToolkitJournal(Normalizer):
         if not isinstance(doc, dict) or not isinstance(doc.get("experiment"), dict):
             raise self.fail(artifact, "no 'experiment' object")
         experiment = doc["experiment"]
+        title = experiment.get("title")
+        if not isinstance(title, str) or not slug(title):
+            raise self.fail(artifact, "the experiment has no title (a title with letters or digits keys the journal)")
         status, deviated = doc.get("status"), doc.get("deviated")
         if not isinstance(status, str) or not isinstance(deviated, bool):
             raise self.fail(artifact, "'status' must be a string and 'deviated' a boolean")
@@ -54,7 +78,8 @@ class ChaosToolkitJournal(Normalizer):
         scenarios = list(dict.fromkeys(s for s in map(slug, tags) if s))
         duration = doc.get("duration")
         data: dict[str, Any] = {
-            "title": str(experiment.get("title") or ""),
+            "scope": experiment_scope(title),
+            "title": title,
             "scenarios": scenarios,
             "status": status,
             "deviated": deviated,
@@ -63,8 +88,6 @@ class ChaosToolkitJournal(Normalizer):
             "passed": status == "completed" and before is True and after is True and not deviated,
             "duration_s": float(duration) if isinstance(duration, int | float) and not isinstance(duration, bool) else None,
         }
-        if scenarios:
-            data["scope"] = scenarios[0]
         version = doc.get("chaoslib-version")
         return Normalized(
             kind=self.kind, format=self.format,

@@ -1,7 +1,8 @@
 """coverage.py JSON report (`coverage json`).
 
 `totals.percent_covered` blends statements and branches when branch coverage is on, so it is not
-a line rate; lines and branches are computed separately from the raw counts instead.
+a line rate; lines and branches are computed separately from the raw counts instead. Each entry of
+`files` keeps its own `summary` counts, so the policy can leave the test files out.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from readypolicy.evidence.formats import stamps
-from readypolicy.evidence.formats.percent import coverage_data
+from readypolicy.evidence.formats.percent import FileCoverage, coverage_data, report_path
 from readypolicy.evidence.formats.shape import mapping, optional_text
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
 
@@ -35,11 +36,25 @@ class CoveragePyJson(Normalizer):
         has_branches = bool(meta.get("branch_coverage")) and branches_covered is not None and branches_total is not None
         if not has_branches:
             branches_covered = branches_total = None
-        data = coverage_data(lines_covered, lines_total, branches_covered, branches_total, len(mapping(doc.get("files"))))
+        data = coverage_data(lines_covered, lines_total, branches_covered, branches_total, self._files(artifact, doc))
         return Normalized(
             kind=self.kind, format=self.format, producer=Producer("coverage.py", optional_text(meta.get("version"))),
             data=data, collected_at=stamps.iso(meta.get("timestamp")),
         )
+
+    def _files(self, artifact: Artifact, doc: dict[str, Any]) -> list[FileCoverage]:
+        """Per-file counts from each file's `summary` (a file without them cannot be told apart)."""
+        files = []
+        for path, entry in mapping(doc.get("files")).items():
+            summary = mapping(mapping(entry).get("summary"))
+            covered, total = _count(summary, "covered_lines"), _count(summary, "num_statements")
+            if covered is None or total is None:
+                raise self.fail(artifact, "a file in 'files' has no integer summary.covered_lines / summary.num_statements")
+            files.append(FileCoverage(
+                report_path(path), covered, total, _count(summary, "covered_branches") or 0,
+                _count(summary, "num_branches") or 0,
+            ))
+        return files
 
 
 def _count(totals: dict[str, Any], key: str) -> int | None:

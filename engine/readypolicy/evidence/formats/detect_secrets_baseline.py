@@ -31,12 +31,12 @@ class DetectSecretsBaseline(Normalizer):
             raise self.fail(artifact, "no 'results' object")
         findings = []
         dismissed = 0
-        for filename, results in doc["results"].items():
+        for position, (filename, results) in enumerate(doc["results"].items(), start=1):
             if not isinstance(results, list):
-                raise self.fail(artifact, f"results for {filename!r} are not a list")
+                raise self.fail(artifact, f"the results of file entry {position} are not a list")
             for result in map(mapping, results):
                 if not text(result.get("type")):
-                    raise self.fail(artifact, f"a result in {filename!r} has no type")
+                    raise self.fail(artifact, f"a result of file entry {position} has no type")
                 if result.get("is_secret") is False:
                     dismissed += 1
                     continue

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 from pathlib import Path
 from typing import Any
 
 from readypolicy.canonical import canonical_bytes
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
-from readypolicy.safeio import UnsafeInputError
+from readypolicy.safeio import UnsafeInputError, open_regular
 
 LISTING = "readypolicy.dev/v1/directory-listing"
 MAX_FILES = 5000
@@ -60,18 +59,15 @@ def directory_listing(root: Path, max_bytes: int) -> bytes:
                 files.append({"path": relative, "bytes": size, "sha256": digest})
     files.sort(key=lambda f: f["path"])
     skipped.sort(key=lambda f: f["path"])
-    return canonical_bytes({"listing": LISTING, "files": files, "skipped": skipped})
+    listing = canonical_bytes({"listing": LISTING, "files": files, "skipped": skipped})
+    if len(listing) > max_bytes:
+        raise UnsafeInputError(f"{root}: its listing is {len(listing)} bytes, over the size limit of {max_bytes} bytes")
+    return listing
 
 
 def _hash_file(path: Path, max_bytes: int) -> tuple[int, str]:
-    """Size and sha256 of a regular file, opened without following links and without blocking on FIFOs."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError as exc:
-        raise UnsafeInputError(f"{path}: cannot open: {exc.strerror or exc}") from exc
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise UnsafeInputError(f"{path}: changed into a non-regular file while listing")
+    """Size and sha256 of a regular file, opened without following links, hashed in bounded chunks."""
+    with open_regular(path, follow_symlinks=False) as handle:
         hasher = hashlib.sha256()
         size = 0
         while chunk := handle.read(_CHUNK):

@@ -53,6 +53,24 @@ def score(value: Any) -> float | None:
     return number if 0.0 <= number <= 10.0 else None
 
 
+SECURITY_SCANNERS = frozenset({
+    "bandit", "brakeman", "checkov", "codeql", "dependency-check", "detect-secrets", "devskim", "gitleaks", "gosec",
+    "grype", "horusec", "kics", "njsscan", "nodejsscan", "opengrep", "osv-scanner", "owasp", "semgrep", "snyk",
+    "terrascan", "tfsec", "trivy", "trufflehog",
+})
+"""Scanner families (as `tool_slug` names them) whose every finding is a security finding.
+
+The one list of them: a SARIF run from any other tool (ruff, eslint, pylint, ...) is a linter's,
+whose findings count as security findings only where a rule says so (see sarif.py), because
+linters grade style by their own scale (ruff marks every rule `error`).
+"""
+
+
+def is_security_scanner(name: str) -> bool:
+    """Whether a tool (by name as its report gives it) is a security scanner."""
+    return tool_slug(name) in SECURITY_SCANNERS
+
+
 def tool_slug(name: str) -> str:
     """`Semgrep OSS` → `semgrep`: the scanner's family name, used as the evidence scope.
 

@@ -9,6 +9,8 @@ comparison and its digest pins both sides:
 Each side is either a path relative to the pair document or an inline schema. Paths must stay
 inside the document's directory tree: absolute paths and `..` are refused, and a symlink that
 resolves outside is refused too, so a pair document cannot make the engine read arbitrary files.
+A schema file is read under the same size limit as the pair document itself. Errors name the
+side (`snapshot`, `current`) and the file, never the document's text.
 The digests recorded are of the canonical JSON of each schema, so reformatting does not change them.
 """
 
@@ -20,7 +22,7 @@ from typing import Any
 from readypolicy.canonical import digest
 from readypolicy.evidence.formats.schema_diff import compare
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
-from readypolicy.safeio import DEFAULT_MAX_BYTES, loads_json, read_limited
+from readypolicy.safeio import loads_json, read_limited
 
 API_VERSION = "readypolicy.dev/v1"
 PAIR_KIND = "SchemaSnapshotPair"
@@ -43,9 +45,10 @@ class JsonSchemaSnapshot(Normalizer):
         doc = artifact.json()
         if not isinstance(doc, dict) or doc.get("apiVersion") != API_VERSION or doc.get("kind") != PAIR_KIND:
             raise self.fail(artifact, f"expected apiVersion {API_VERSION!r} and kind {PAIR_KIND!r}")
-        unknown = sorted(set(doc) - {"apiVersion", "kind", "name", "snapshot", "current"})
+        known = ("apiVersion", "kind", "name", "snapshot", "current")
+        unknown = set(doc) - set(known)
         if unknown:
-            raise self.fail(artifact, f"unknown keys {', '.join(unknown)}")
+            raise self.fail(artifact, f"{len(unknown)} unknown key(s) (known: {', '.join(known)})")
         name = doc.get("name")
         if name is not None and (not isinstance(name, str) or not name.strip()):
             raise self.fail(artifact, "'name' must be a non-empty string")
@@ -54,7 +57,7 @@ class JsonSchemaSnapshot(Normalizer):
         try:
             digests = digest(snapshot), digest(current)
         except ValueError as exc:
-            raise self.fail(artifact, f"a schema holds a number canonical JSON cannot encode: {exc}") from exc
+            raise self.fail(artifact, f"a schema holds a number canonical JSON cannot encode ({type(exc).__name__})") from exc
         diff = compare(snapshot, current)
         data: dict[str, Any] = {
             "snapshot_digest": digests[0],
@@ -76,16 +79,16 @@ class JsonSchemaSnapshot(Normalizer):
         if not isinstance(value, str) or not value:
             raise self.fail(artifact, f"'{key}' must be a relative path or an inline schema")
         if PurePosixPath(value).is_absolute() or PureWindowsPath(value).is_absolute() or PureWindowsPath(value).drive:
-            raise self.fail(artifact, f"'{key}' path {value!r} is absolute; paths are relative to the pair document")
+            raise self.fail(artifact, f"'{key}' path is absolute; paths are relative to the pair document")
         if ".." in PurePosixPath(value.replace("\\", "/")).parts:
-            raise self.fail(artifact, f"'{key}' path {value!r} leaves the pair document's directory")
+            raise self.fail(artifact, f"'{key}' path leaves the pair document's directory")
         base = artifact.path.parent.resolve()
         target = (base / value).resolve()
         if not target.is_relative_to(base):
-            raise self.fail(artifact, f"'{key}' path {value!r} resolves outside the pair document's directory")
-        schema = loads_json(read_limited(target, DEFAULT_MAX_BYTES), f"{artifact.path}: {key} {value}", artifact.max_depth)
+            raise self.fail(artifact, f"'{key}' path resolves outside the pair document's directory")
+        schema = loads_json(read_limited(target, artifact.max_bytes), f"{artifact.path}: {key} file {target}", artifact.max_depth)
         if not isinstance(schema, dict | bool):
-            raise self.fail(artifact, f"'{key}' file {value!r} is not a JSON Schema (object or boolean)")
+            raise self.fail(artifact, f"'{key}' file {target} is not a JSON Schema (object or boolean)")
         return schema
 
 

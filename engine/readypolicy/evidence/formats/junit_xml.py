@@ -5,11 +5,16 @@ on whether `tests` includes skipped cases, and hand-assembled files often leave 
 pytest marks expected failures as `<skipped type="pytest.xfail">`; those are counted as `xfailed`,
 not as skips, so a policy can tell "not run" from "known broken". JUnit XML cannot express an
 unexpected pass (pytest writes a non-strict XPASS as a plain pass), so `xpassed` stays 0 here.
+
+mypy's report is one test case whose failure text holds every message (`file:line: error: ...`):
+the totals say only "1 failed", so for mypy the error count and the number of files with errors
+are read from that text into `type_check` (what `Found N errors in M files` says on the console).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 from xml.etree.ElementTree import Element
 
@@ -17,6 +22,7 @@ from readypolicy.evidence.formats import stamps
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
 
 MAX_FAILED_CASES = 100
+_MYPY_ERROR = re.compile(r"^(?P<file>[^\s:][^:]*):\d+(?::\d+)?: error: ", re.MULTILINE)
 
 
 class JunitXml(Normalizer):
@@ -36,7 +42,7 @@ class JunitXml(Normalizer):
         elif root.tag == "testsuite":
             suites = [root, *(s for s in root.iter("testsuite") if s is not root)]
         else:
-            raise self.fail(artifact, f"root element is <{root.tag}>, expected <testsuites> or <testsuite>")
+            raise self.fail(artifact, "the root element is neither <testsuites> nor <testsuite>")
         totals = dict.fromkeys(("tests", "passed", "failed", "errors", "skipped", "xfailed", "xpassed"), 0)
         suite_rows: list[dict[str, Any]] = []
         failed_cases: list[dict[str, Any]] = []
@@ -56,11 +62,13 @@ class JunitXml(Normalizer):
             suite_rows.append(row)
         if root.tag == "testsuites" and root.get("time"):
             duration = _float(root.get("time"))
+        producer = _producer(root, suites)
+        data: dict[str, Any] = {"totals": totals, "duration_s": round(duration, 6), "suites": suite_rows,
+                                "failed_cases": failed_cases}
+        if producer.tool == "mypy":
+            data["type_check"] = _mypy_counts(suites)
         return Normalized(
-            kind=self.kind, format=self.format, producer=_producer(root, suites),
-            data={"totals": totals, "duration_s": round(duration, 6), "suites": suite_rows,
-                  "failed_cases": failed_cases},
-            collected_at=_timestamp(suites),
+            kind=self.kind, format=self.format, producer=producer, data=data, collected_at=_timestamp(suites),
         )
 
 
@@ -86,6 +94,15 @@ def _failed_case(suite: Element, case: Element, outcome: str) -> dict[str, Any]:
         "outcome": "failed" if outcome == "failed" else "error",
         "message": " ".join(message.split())[:500],
     }
+
+
+def _mypy_counts(suites: list[Element]) -> dict[str, int]:
+    """mypy's error count and files with errors, from the `file:line: error:` lines of its failure texts."""
+    files: list[str] = []
+    for suite in suites:
+        for failure in suite.iter("failure"):
+            files += [match["file"] for match in _MYPY_ERROR.finditer(failure.text or "")]
+    return {"errors": len(files), "files_with_errors": len(set(files))}
 
 
 def _float(value: str | None) -> float:

@@ -15,7 +15,7 @@ from readypolicy.evidence.stats import CI_METHOD, PERCENTILE_METHOD, summarize
 def metric_from_samples(
     samples_ms: Iterable[float], what: str, load_multiplier: float | None = None, throughput_rps: float | None = None
 ) -> dict[str, Any]:
-    """A `perf` metric (p50/p95/p99 and the bootstrap CI of p95) from latency samples in milliseconds."""
+    """A `perf` metric (p50/p95/p99, the bootstrap CI of p95, mean/max/stddev) from latency samples in milliseconds."""
     summary = summarize(samples_ms, what)
     interval = summary.ci95
     return {
@@ -32,6 +32,9 @@ def metric_from_samples(
         "throughput_rps": throughput_rps,
         "basis": "samples",
         "percentile_method": PERCENTILE_METHOD,
+        "mean_ms": summary.mean,
+        "max_ms": summary.maximum,
+        "stddev_ms": summary.stddev,
     }
 
 

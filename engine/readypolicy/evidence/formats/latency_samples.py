@@ -17,7 +17,10 @@ from readypolicy.evidence.formats.latency import is_number, metric_from_samples
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
 
 _NUMBER_LINE = re.compile(r"[ \t]*\+?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?[ \t]*\r?")
-_JSON_ARRAY_OF_NUMBERS = re.compile(r"\[\s*(?:\]|-?[\d.])")
+_JSON_ARRAY_OF_NUMBERS = re.compile(r"\[\s*-?[\d.]")
+"""A JSON array that starts with a number. Not `[]`: an empty list holds no sample (it would be refused
+anyway) and is what other tools print for "nothing found" (ruff, pip-licenses), so claiming it here
+hid those formats behind a misleading "no samples" error."""
 _MAX_NAME = 200
 
 
@@ -61,11 +64,11 @@ class LatencySamples(Normalizer):
                 if not line.strip():
                     continue
                 if not _NUMBER_LINE.fullmatch(line):
-                    raise self.fail(artifact, f"line {number} is not a number: {line.strip()[:40]!r}")
+                    raise self.fail(artifact, f"line {number} is not a number")
                 samples.append(float(line))
         if not name or len(name) > _MAX_NAME:
             raise self.fail(artifact, "metric name must be 1-200 characters (set 'name')")
-        metric = metric_from_samples(samples, f"{artifact.path}: metric {name!r}", **extras)
+        metric = metric_from_samples(samples, str(artifact.path), **extras)
         return Normalized(kind=self.kind, format=self.format, producer=Producer("latency-samples"),
                           data={"scope": name, "metrics": {name: metric}})
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from readypolicy.evidence.formats.percent import coverage_data
+from readypolicy.evidence.formats.percent import FileCoverage, coverage_data, report_path
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
 
 _RECORD_TAGS = ("TN:", "SF:", "VER:")
@@ -72,7 +72,7 @@ class Lcov(Normalizer):
                     _close(current, record_summary, record_has)
                     current = None
             except ValueError as exc:
-                raise self.fail(artifact, f"line {number}: bad {tag} record: {exc}") from exc
+                raise self.fail(artifact, f"line {number}: bad {tag} record (a number in it is malformed)") from exc
         if current is not None:
             _close(current, record_summary, record_has)
         if not files:
@@ -98,14 +98,18 @@ def _close(source: _SourceFile, summary: list[int], has: dict[str, bool]) -> Non
 
 
 def _coverage(files: dict[str, _SourceFile]) -> dict[str, object]:
-    lines_total = sum(len(f.lines) + f.summary[0] for f in files.values())
-    lines_covered = sum(sum(1 for hits in f.lines.values() if hits > 0) + f.summary[1] for f in files.values())
-    measured = any(f.has_branches for f in files.values())
-    branches_total = sum(len(f.branches) + f.summary[2] for f in files.values())
-    branches_covered = sum(sum(1 for taken in f.branches.values() if taken > 0) + f.summary[3] for f in files.values())
-    if not measured:
-        return coverage_data(lines_covered, lines_total, None, None, len(files))
-    return coverage_data(lines_covered, lines_total, branches_covered, branches_total, len(files))
+    per_file = [
+        FileCoverage(
+            report_path(path), sum(1 for hits in f.lines.values() if hits > 0) + f.summary[1], len(f.lines) + f.summary[0],
+            sum(1 for taken in f.branches.values() if taken > 0) + f.summary[3], len(f.branches) + f.summary[2],
+        )
+        for path, f in files.items()
+    ]
+    lines_covered, lines_total = sum(f.lines_covered for f in per_file), sum(f.lines_total for f in per_file)
+    if not any(f.has_branches for f in files.values()):
+        return coverage_data(lines_covered, lines_total, None, None, per_file)
+    branches_covered, branches_total = sum(f.branches_covered for f in per_file), sum(f.branches_total for f in per_file)
+    return coverage_data(lines_covered, lines_total, branches_covered, branches_total, per_file)
 
 
 NORMALIZER = Lcov()

@@ -13,6 +13,10 @@ canary simulations and load tests are recorded by people or runbooks as small YA
 The raw record is validated against `record_schemas/operations-record.v1.json`, which refers to
 the per-kind details defined once in the `operations` evidence schema. The record's timestamp
 becomes the evidence's collection time, so a drill dated in the future is refused at ingest.
+
+A load test's `multiplier_of_expected` is a derived figure, a claim: policies recompute it as
+achieved_rps / the manifest's capacity.expected_rps. A record that also carries its own
+`expected_rps` is checked here, and refused when the claim disagrees with its own measurements.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from readypolicy.canonical import rfc3339
 from readypolicy.evidence import schemas
 from readypolicy.evidence.formats.stamps import iso
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
+from readypolicy.evidence.schemas import declared_names, violation
 
 API_VERSION = "readypolicy.dev/v1"
 TYPES = {
@@ -48,6 +53,8 @@ TYPES = {
     "BackupRestore": "backup-restore",
 }
 """Record `kind` → evidence `type` (also the evidence scope)."""
+CLAIM_TOLERANCE = 0.01
+"""How far (relative) a claimed load multiplier may be from achieved / expected rps: rounding, not more."""
 
 
 @cache
@@ -57,6 +64,12 @@ def record_validator() -> Draft202012Validator:
     evidence_schema = schemas.load_schema("operations", 1)
     registry: Registry = Registry().with_resource(evidence_schema["$id"], Resource.from_contents(evidence_schema))
     return Draft202012Validator(json.loads(text), registry=registry)
+
+
+@cache
+def record_names() -> frozenset[str]:
+    """Property names the record and evidence schemas declare (the only names an error may show)."""
+    return declared_names(record_validator().schema, schemas.load_schema("operations", 1))
 
 
 class OperationsRecord(Normalizer):
@@ -77,18 +90,33 @@ class OperationsRecord(Normalizer):
             doc = {**doc, "performed_at": _stamp(doc["performed_at"])}
         error = best_match(record_validator().iter_errors(doc))
         if error is not None:
-            where = "/".join(str(part) for part in error.absolute_path) or "(root)"
-            raise self.fail(artifact, f"at {where}: {error.message}")
+            raise self.fail(artifact, violation(error, record_names()))
         performed_at = iso(doc["performed_at"])
         if performed_at is None:
-            raise self.fail(artifact, f"performed_at {doc['performed_at']!r} is not an RFC 3339 timestamp")
+            raise self.fail(artifact, "performed_at is not an RFC 3339 timestamp")
         record_type = TYPES[doc["kind"]]
+        if record_type == "load-test":
+            self._check_claimed_multiplier(artifact, doc["details"])
         metadata = doc.get("metadata") or {}
         data: dict[str, Any] = {"type": record_type, "scope": record_type, "result": doc["result"],
                                 "performed_at": performed_at, "details": doc["details"]}
         data.update({key: metadata[key] for key in ("name", "notes") if key in metadata})
         return Normalized(kind=self.kind, format=self.format, producer=Producer("readypolicy-record"),
                           data=data, collected_at=performed_at)
+
+    def _check_claimed_multiplier(self, artifact: Artifact, details: dict[str, Any]) -> None:
+        """Refuse a load test whose claimed multiplier is not its own achieved / expected rps."""
+        expected = details.get("expected_rps")
+        if expected is None:
+            return  # the policy recomputes it against the manifest's capacity.expected_rps
+        measured = details["achieved_rps"] / expected
+        claimed = details["multiplier_of_expected"]
+        if abs(claimed - measured) > CLAIM_TOLERANCE * measured:
+            raise self.fail(
+                artifact,
+                f"details.multiplier_of_expected claims {claimed:g}x, but achieved_rps / expected_rps is "
+                f"{measured:.4g}x; a derived figure must agree with the measurements it comes from",
+            )
 
 
 def _stamp(value: date) -> str:

@@ -1,6 +1,15 @@
-"""Rounding shared by coverage normalizers, so every format reports the same number for the same counts."""
+"""The `coverage` data shape shared by every coverage normalizer, so one run gives one reading in every format.
+
+Reports total every file they measured, and a bare `coverage run -m pytest` measures the tests too:
+well-covered test files lift the figure above what the library earns. So each normalizer keeps the
+per-file counts as well, and the lane policy judges only the module's source files (the manifest's
+`coverage.source`, tests excluded); the totals stay as the report states them.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 
 def percent(covered: int | None, total: int | None) -> float:
@@ -10,11 +19,33 @@ def percent(covered: int | None, total: int | None) -> float:
     return round(100.0 * covered / total, 2)
 
 
+@dataclass(frozen=True)
+class FileCoverage:
+    """One source file's counts as the report gives them."""
+
+    path: str
+    """The file as the report names it (see `report_path`)."""
+    lines_covered: int
+    lines_total: int
+    branches_covered: int = 0
+    branches_total: int = 0
+
+
+def report_path(raw: str) -> str:
+    """A reported file path as policies match it: forward slashes, without a leading `./`."""
+    path = raw.replace("\\", "/")
+    while path.startswith("./"):
+        path = path[2:]
+    return path
+
+
 def coverage_data(
-    lines_covered: int, lines_total: int, branches_covered: int | None, branches_total: int | None, files: int
+    lines_covered: int, lines_total: int, branches_covered: int | None, branches_total: int | None,
+    per_file: Iterable[FileCoverage],
 ) -> dict[str, object]:
-    """`coverage` evidence data; branch fields are null when the report did not measure branches."""
+    """`coverage` evidence data; branch fields (totals and per file) are null when the report did not measure branches."""
     measured = branches_covered is not None and branches_total is not None
+    files = sorted(per_file, key=lambda f: f.path)
     return {
         "line_percent": percent(lines_covered, lines_total),
         "lines_covered": lines_covered,
@@ -22,5 +53,13 @@ def coverage_data(
         "branch_percent": percent(branches_covered, branches_total) if measured else None,
         "branches_covered": branches_covered if measured else None,
         "branches_total": branches_total if measured else None,
-        "files": files,
+        "files": len(files),
+        "per_file": [
+            {
+                "path": f.path, "lines_covered": f.lines_covered, "lines_total": f.lines_total,
+                "branches_covered": f.branches_covered if measured else None,
+                "branches_total": f.branches_total if measured else None,
+            }
+            for f in files
+        ],
     }

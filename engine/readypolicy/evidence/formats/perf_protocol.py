@@ -27,12 +27,12 @@ class PerfProtocol(Normalizer):
         if not isinstance(metrics_in, dict) or not metrics_in:
             raise self.fail(artifact, "'performance_metrics' must be a non-empty object")
         metrics: dict[str, Any] = {}
-        for name, item in metrics_in.items():
+        for position, (name, item) in enumerate(metrics_in.items(), start=1):
             if not isinstance(item, dict):
-                raise self.fail(artifact, f"metric {name!r} is not an object")
+                raise self.fail(artifact, f"metric {position} is not an object")
             missing = [key for key in ("p50_ms", "p95_ms", "p99_ms") if not isinstance(item.get(key), int | float)]
             if missing:
-                raise self.fail(artifact, f"metric {name!r} lacks {', '.join(missing)}")
+                raise self.fail(artifact, f"metric {position} lacks {', '.join(missing)}")
             has_ci = isinstance(item.get("ci95_lower"), int | float) and isinstance(item.get("ci95_upper"), int | float)
             metrics[name] = {
                 "sample_size": item.get("sample_size"),

@@ -42,7 +42,7 @@ class PipAuditJson(Normalizer):
         vulns: list[dict[str, Any]] = []
         skipped_deps: list[dict[str, Any]] = []
         audited = 0
-        for dep in deps:
+        for index, dep in enumerate(deps):
             if not isinstance(dep, dict) or not text(dep.get("name")):
                 raise self.fail(artifact, "a dependency has no name")
             name, version = text(dep["name"]), optional_text(dep.get("version"))
@@ -52,12 +52,12 @@ class PipAuditJson(Normalizer):
                 skipped_deps.append(skipped(name, version or (match.group(1) if match else None), reason))
                 continue
             if not isinstance(dep.get("vulns"), list):
-                raise self.fail(artifact, f"dependency {name!r} has neither 'vulns' nor 'skip_reason'")
+                raise self.fail(artifact, f"dependencies[{index}] has neither 'vulns' nor 'skip_reason'")
             audited += 1
             for vuln in map(mapping, dep["vulns"]):
                 vuln_id = text(vuln.get("id"))
                 if not vuln_id:
-                    raise self.fail(artifact, f"a vulnerability of {name!r} has no id")
+                    raise self.fail(artifact, f"a vulnerability of dependencies[{index}] has no id")
                 vulns.append(vulnerability(
                     vuln_id, name, version, fix_versions=strings(vuln.get("fix_versions")),
                     aliases=strings(vuln.get("aliases")),

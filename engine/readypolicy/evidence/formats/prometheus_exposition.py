@@ -109,7 +109,7 @@ class PrometheusExposition(Normalizer):
         """Split `name{a="x",b="y"} value [timestamp]` into the name and its labels."""
         start = _SAMPLE_START.match(line)
         if not start:
-            raise self.fail(artifact, f"line {number} is not a sample: {line[:60]!r}")
+            raise self.fail(artifact, f"line {number} is not a sample")
         name, position = start[1], start.end(1)
         labels: dict[str, str] = {}
         if line.startswith("{", position):

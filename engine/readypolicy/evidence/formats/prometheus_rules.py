@@ -41,12 +41,13 @@ class PrometheusRules(Normalizer):
         for position, group in enumerate(groups):
             if not isinstance(group, dict) or not isinstance(group.get("name"), str) or not isinstance(group.get("rules"), list):
                 raise self.fail(artifact, f"group #{position} needs a 'name' and a 'rules' list")
-            for rule in group["rules"]:
-                name = self._rule_name(artifact, group["name"], rule)
+            for index, rule in enumerate(group["rules"]):
+                where = f"group #{position} rule #{index}"  # errors name positions, never the rule's text
+                name = self._rule_name(artifact, where, rule)
                 rule_labels = rule.get("labels") or {}
                 annotations = rule.get("annotations") or {}
                 if not isinstance(rule_labels, dict) or not isinstance(annotations, dict):
-                    raise self.fail(artifact, f"rule {name!r}: 'labels' and 'annotations' must be mappings")
+                    raise self.fail(artifact, f"{where}: 'labels' and 'annotations' must be mappings")
                 labels.update(str(key) for key in rule_labels)
                 if "alert" in rule:
                     alerting += 1
@@ -60,13 +61,13 @@ class PrometheusRules(Normalizer):
         }
         return Normalized(kind=self.kind, format=self.format, producer=Producer("prometheus-rules"), data=data)
 
-    def _rule_name(self, artifact: Artifact, group: str, rule: Any) -> str:
+    def _rule_name(self, artifact: Artifact, where: str, rule: Any) -> str:
         """The alert or record name; a rule must be exactly one of the two and have an expression."""
         if not isinstance(rule, dict) or ("alert" in rule) == ("record" in rule):
-            raise self.fail(artifact, f"group {group!r}: each rule needs exactly one of 'alert' or 'record'")
+            raise self.fail(artifact, f"{where}: each rule needs exactly one of 'alert' or 'record'")
         name = rule.get("alert", rule.get("record"))
         if not isinstance(name, str) or not name or not isinstance(rule.get("expr"), str | int | float):
-            raise self.fail(artifact, f"group {group!r}: a rule lacks a name or an 'expr'")
+            raise self.fail(artifact, f"{where}: the rule lacks a name or an 'expr'")
         return name
 
 

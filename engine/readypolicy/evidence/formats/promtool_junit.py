@@ -4,11 +4,14 @@ promtool's text output never says how many tests ran, and "every alerting rule h
 judged without that count; its JUnit report has one `<testsuite>` per rule-test file (named after
 the YAML file) and one `<testcase>` per test group. It is told apart from ordinary test results by
 the suite names: every suite is a `.yml`/`.yaml` file, which is how promtool names them.
+promtool stamps suites with a local time without offset; like other JUnit stamps it is read as UTC,
+and an unreadable stamp is dropped rather than failing the report.
 """
 
 from __future__ import annotations
 
 from readypolicy.errors import ReadyPolicyError
+from readypolicy.evidence.formats import stamps
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
 
 MAX_FAILURES = 100
@@ -57,10 +60,10 @@ class PromtoolJunit(Normalizer):
             "passed": all(entry["passed"] for entry in files), "tests": tests,
             "failures": failures, "files": files,
         }
-        stamps = sorted(s.get("timestamp") for s in suites if s.get("timestamp"))
+        moments = sorted(stamp for s in suites if (stamp := stamps.iso(s.get("timestamp"))))
         return Normalized(
             kind=self.kind, format=self.format, producer=Producer("promtool"), data=data,
-            collected_at=stamps[0] if stamps else None,
+            collected_at=moments[0] if moments else None,
         )
 
 

@@ -4,7 +4,9 @@ Each benchmark's `stats.data` holds one time per round (seconds; each the mean o
 calls). When present, percentiles and the bootstrap interval come from those rounds. Older files
 or stripped ones carry only summary statistics: then p50 is the median, p95 and p99 cannot be
 computed and are reported as the observed maximum (an upper bound, so a budget check stays
-conservative), the interval is null and `basis` says "summary".
+conservative), the interval is null and `basis` says "summary". Mean, max and standard deviation are
+kept in both cases (`mean_ms`, `max_ms`, `stddev_ms`): computed from the rounds when there are
+rounds, so they agree with the percentiles, else the tool's own summary values.
 
 The metric is named by `extra_info["operation"]` when the benchmark sets it (so it can match a
 manifest budget like `tick_p95_ms`), else by the test name without its `test_` prefix.
@@ -39,23 +41,24 @@ class PytestBenchmarkJson(Normalizer):
             raise self.fail(artifact, "'benchmarks' must be a non-empty array")
         metrics: dict[str, Any] = {}
         warnings: list[str] = []
-        for bench in benchmarks:
+        for index, bench in enumerate(benchmarks):
+            where = f"benchmarks[{index}]"  # errors name the position, never the benchmark's text
             name = _metric_name(bench)
             if name is None:
                 raise self.fail(artifact, "a benchmark has no name")
             if name in metrics:
-                raise self.fail(artifact, f"metric {name!r} appears twice (set extra_info.operation to tell them apart)")
+                raise self.fail(artifact, f"{where}: its metric name appears twice (set extra_info.operation to tell them apart)")
             stats = bench.get("stats")
             if not isinstance(stats, dict):
-                raise self.fail(artifact, f"benchmark {name!r} has no stats")
+                raise self.fail(artifact, f"{where} has no stats")
             data = stats.get("data")
             if isinstance(data, list) and data:
                 if not all(is_number(value) for value in data):
-                    raise self.fail(artifact, f"benchmark {name!r}: stats.data must be numbers (seconds)")
-                metrics[name] = metric_from_samples((v * 1000.0 for v in data), f"{artifact.path}: benchmark {name!r}")
+                    raise self.fail(artifact, f"{where}: stats.data must be numbers (seconds)")
+                metrics[name] = metric_from_samples((v * 1000.0 for v in data), f"{artifact.path}: {where}")
             else:
-                metrics[name] = self._from_summary(artifact, name, stats)
-                warnings.append(f"{artifact.path}: benchmark {name!r} has no per-round data; p95/p99 are the maximum, no CI")
+                metrics[name] = self._from_summary(artifact, where, stats)
+                warnings.append(f"benchmark {name!r} has no per-round data; p95/p99 are the maximum, no CI")
         version = doc.get("version")
         return Normalized(
             kind=self.kind, format=self.format,
@@ -63,16 +66,18 @@ class PytestBenchmarkJson(Normalizer):
             data={"metrics": metrics}, collected_at=iso(doc.get("datetime")), warnings=tuple(warnings),
         )
 
-    def _from_summary(self, artifact: Artifact, name: str, stats: dict[str, Any]) -> dict[str, Any]:
+    def _from_summary(self, artifact: Artifact, where: str, stats: dict[str, Any]) -> dict[str, Any]:
         values = {key: stats.get(key) for key in ("median", "max", "mean", "rounds")}
         if not all(is_number(value) and value >= 0 for value in values.values()):
-            raise self.fail(artifact, f"benchmark {name!r}: stats lacks median/max/mean/rounds")
+            raise self.fail(artifact, f"{where}: stats lacks median/max/mean/rounds")
         worst = values["max"] * 1000.0
+        stddev = stats.get("stddev")
         return {
             "sample_size": int(values["rounds"]), "p50_ms": values["median"] * 1000.0,
             "p95_ms": worst, "p99_ms": worst, "ci95": None, "load_multiplier": None, "throughput_rps": None,
             "basis": "summary", "percentile_method": PERCENTILE_METHOD,
             "mean_ms": values["mean"] * 1000.0, "max_ms": worst,
+            "stddev_ms": stddev * 1000.0 if is_number(stddev) and stddev >= 0 else None,
         }
 
 

@@ -49,15 +49,15 @@ class RadonJson(Normalizer):
     def _cyclomatic(self, artifact: Artifact, doc: dict[str, Any]) -> dict[str, Any]:
         blocks: list[dict[str, Any]] = []
         errors = 0
-        for file, entries in doc.items():
+        for position, (file, entries) in enumerate(doc.items(), start=1):
             if isinstance(entries, dict) and "error" in entries:
                 errors += 1
                 continue
             if not isinstance(entries, list):
-                raise self.fail(artifact, f"{file!r}: expected a list of blocks")
+                raise self.fail(artifact, f"file entry {position}: expected a list of blocks")
             for block in entries:
                 if not isinstance(block, dict) or not is_number(block.get("complexity")) or block.get("rank") not in RANKS:
-                    raise self.fail(artifact, f"{file!r}: a block lacks a numeric complexity or an A-F rank")
+                    raise self.fail(artifact, f"file entry {position}: a block lacks a numeric complexity or an A-F rank")
                 name = str(block.get("name") or "")
                 if block.get("classname"):
                     name = f"{block['classname']}.{name}"
@@ -71,12 +71,12 @@ class RadonJson(Normalizer):
     def _maintainability(self, artifact: Artifact, doc: dict[str, Any]) -> dict[str, Any]:
         modules: list[dict[str, Any]] = []
         errors = 0
-        for file, entry in doc.items():
+        for position, (file, entry) in enumerate(doc.items(), start=1):
             if "error" in entry:
                 errors += 1
                 continue
             if not is_number(entry.get("mi")) or entry.get("rank") not in RANKS:
-                raise self.fail(artifact, f"{file!r}: lacks a numeric 'mi' or an A-F rank")
+                raise self.fail(artifact, f"file entry {position}: lacks a numeric 'mi' or an A-F rank")
             modules.append({"name": str(file), "file": str(file), "line": None,
                             "complexity": round(float(entry["mi"]), 4), "rank": entry["rank"]})
         scores = [module["complexity"] for module in modules]

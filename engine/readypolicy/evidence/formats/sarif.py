@@ -1,11 +1,20 @@
 """SARIF 2.1.0 from any scanner (bandit, ruff, semgrep, gitleaks, Trivy, CodeQL, ...).
 
+A run without `results` is a tool that did not report (SARIF §3.14.23: absent when the tool failed
+to run, `[]` when it found nothing), so it is not a clean scan: its tool is left out of the
+evidence and reads as missing, and a file in which no run reported is refused.
+
 Severity follows the SARIF rules for a result's effective level: its own `level`, else the rule's
 `defaultConfiguration.level`, else `warning`; results whose `kind` is not a failure (`pass`,
 `notApplicable`) are not findings. When a rule or result carries the GitHub `security-severity`
 property (a CVSS score), that score decides the severity instead, because scanners that emit it
 (CodeQL, Trivy, semgrep) use `level` only for display. Suppressed results (accepted suppressions)
 and results absent from the current scan (`baselineState: absent`) are not counted as findings.
+
+A finding is a security finding when its tool is a security scanner (findings.SECURITY_SCANNERS)
+or its rule or result is tagged `security` or carries `security-severity`. Any other finding (a
+linter's: ruff marks every style rule `error`) is kept with `security: false` and severity `info`,
+so it never counts against a security ceiling, and is counted in `non_security`.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from readypolicy.evidence.formats import stamps
-from readypolicy.evidence.formats.findings import cvss_severity, sast_data, score, severity, tool_slug
+from readypolicy.evidence.formats.findings import cvss_severity, is_security_scanner, sast_data, score, severity, tool_slug
 from readypolicy.evidence.formats.shape import items, line, mapping, message, optional_text, text
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
 
@@ -69,10 +78,11 @@ class Sarif(Normalizer):
         if not isinstance(doc, dict) or not isinstance(doc.get("runs"), list):
             raise self.fail(artifact, "no 'runs' list")
         if doc.get("version") != "2.1.0":
-            raise self.fail(artifact, f"SARIF version {doc.get('version')!r} is not 2.1.0")
+            raise self.fail(artifact, "the SARIF version is not 2.1.0")
         findings: list[dict[str, Any]] = []
         scan_errors = suppressed = 0
         tools: list[str] = []
+        silent: list[str] = []
         producer: Producer | None = None
         collected_at: str | None = None
         for run in map(mapping, doc["runs"]):
@@ -81,29 +91,40 @@ class Sarif(Normalizer):
             if not name:
                 raise self.fail(artifact, "a run has no tool.driver.name")
             slug = tool_slug(name)
+            if not isinstance(run.get("results"), list):
+                silent.append(slug)
+                continue
             tools.append(slug)
             producer = producer or Producer(name, optional_text(driver.get("version") or driver.get("semanticVersion")))
             rules = _RuleIndex(run)
             artifacts = items(run.get("artifacts"))
-            for result in map(mapping, items(run.get("results"))):
+            scanner = is_security_scanner(name)
+            for result in map(mapping, run["results"]):
                 if text(result.get("kind"), "fail") in _NOT_FINDINGS or result.get("baselineState") == "absent":
                     continue
                 if _is_suppressed(result):
                     suppressed += 1
                     continue
-                findings.append(_finding(result, rules.lookup(result), slug, artifacts))
+                findings.append(_finding(result, rules.lookup(result), slug, artifacts, scanner))
             for invocation in map(mapping, items(run.get("invocations"))):
                 scan_errors += sum(
                     1 for note in map(mapping, items(invocation.get("toolExecutionNotifications")))
                     if note.get("level") == "error"
                 )
                 collected_at = collected_at or stamps.iso(invocation.get("endTimeUtc") or invocation.get("startTimeUtc"))
-        tool = "+".join(sorted(set(tools))) or "sarif"
-        data = sast_data(tool, findings, scan_errors)
+        if not tools:
+            raise self.fail(artifact, "no run has a 'results' list: the tool did not report, which is not a clean scan")
+        data = sast_data("+".join(sorted(set(tools))), findings, scan_errors)
         data["suppressed"] = suppressed
+        data["non_security"] = sum(1 for finding in findings if not finding["security"])
+        warnings: tuple[str, ...] = ()
+        if silent:
+            data["not_reported"] = sorted(set(silent))
+            warnings = (f"{len(silent)} run(s) have no 'results': those tools did not report and read as missing"
+                        " (see 'not_reported')",)
         return Normalized(
             kind=self.kind, format=self.format, producer=producer or Producer("sarif"), data=data,
-            collected_at=collected_at,
+            collected_at=collected_at, warnings=warnings,
         )
 
 
@@ -113,10 +134,15 @@ def _is_suppressed(result: dict[str, Any]) -> bool:
     return bool(suppressions) and all(s.get("status", "accepted") == "accepted" for s in suppressions)
 
 
-def _finding(result: dict[str, Any], rule: dict[str, Any], tool: str, artifacts: list[Any]) -> dict[str, Any]:
+def _finding(
+    result: dict[str, Any], rule: dict[str, Any], tool: str, artifacts: list[Any], scanner: bool,
+) -> dict[str, Any]:
     rule_props, result_props = mapping(rule.get("properties")), mapping(result.get("properties"))
+    security = scanner or any(_marks_security(props) for props in (rule_props, result_props))
     cvss = score(result_props.get("security-severity", rule_props.get("security-severity")))
-    if cvss is not None:
+    if not security:
+        rating = "info"
+    elif cvss is not None:
         rating = cvss_severity(cvss)
     else:
         level = result.get("level") or mapping(rule.get("defaultConfiguration")).get("level") or "warning"
@@ -135,7 +161,14 @@ def _finding(result: dict[str, Any], rule: dict[str, Any], tool: str, artifacts:
         "tool": tool,
         "message": message(mapping(result.get("message")).get("text")
                            or mapping(rule.get("shortDescription")).get("text")),
+        "security": security,
     }
+
+
+def _marks_security(properties: dict[str, Any]) -> bool:
+    """A `security` tag or a `security-severity` property (GitHub code scanning's conventions)."""
+    tags = {tag.strip().lower() for tag in items(properties.get("tags")) if isinstance(tag, str)}
+    return "security" in tags or "security-severity" in properties
 
 
 def _path(location: dict[str, Any], artifacts: list[Any]) -> str:

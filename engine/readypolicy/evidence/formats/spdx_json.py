@@ -1,9 +1,12 @@
 """SPDX 2.2/2.3 JSON SBOM (syft, trivy, spdx-sbom-generator, GitHub dependency graph export ...).
 
-The root is the package the document DESCRIBES: listed in `documentDescribes`, or related to the
-document by a `DESCRIBES` (or reverse `DESCRIBED_BY`) relationship. The other packages are the
-inventory. A package's license is `licenseConcluded`, else `licenseDeclared`; `NOASSERTION` and
-`NONE` are no license.
+Every package is a component. The document names what it describes in `documentDescribes` or by a
+`DESCRIBES` (or reverse `DESCRIBED_BY`) relationship with the document. When that is one package
+(syft, `sbom4python -m MODULE`), it is the root and the other packages are the inventory. When it is
+several (`sbom4python --system` or `-r requirements.txt` describe every package they list), the
+document describes a set, not a module: there is no root and every package is inventory, so an
+environment SBOM is not read as "one root, 0 components". A package's license is
+`licenseConcluded`, else `licenseDeclared`; `NOASSERTION` and `NONE` are no license.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ class SpdxJson(Normalizer):
 
     kind = "sbom"
     format = "spdx-json"
-    description = "SPDX 2.2/2.3 JSON SBOM (root = the package the document describes)"
+    description = "SPDX 2.2/2.3 JSON SBOM (root = the one package the document describes; all others are components)"
     priority = 20
 
     def detect(self, artifact: Artifact) -> bool:
@@ -36,11 +39,12 @@ class SpdxJson(Normalizer):
         document_id = text(doc.get("SPDXID"), "SPDXRef-DOCUMENT")
         packages = [mapping(p) for p in items(doc.get("packages"))]
         described = _described(doc, document_id)
-        root_package = next((p for p in packages if text(p.get("SPDXID")) in described), None)
+        described_packages = [p for p in packages if text(p.get("SPDXID")) in described]
+        root_package = described_packages[0] if len(described_packages) == 1 else None
         root = None
         if root_package is not None:
             root = {"name": text(root_package.get("name")), "version": optional_text(root_package.get("versionInfo"))}
-        inventory = [p for p in packages if text(p.get("SPDXID")) not in described]
+        inventory = [p for p in packages if p is not root_package]
         info = mapping(doc.get("creationInfo"))
         return Normalized(
             kind=self.kind, format=self.format, producer=_producer(strings(info.get("creators"))),

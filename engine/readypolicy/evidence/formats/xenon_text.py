@@ -3,8 +3,12 @@
 xenon prints nothing when every threshold holds and one `ERROR:xenon:` line per violation
 otherwise: blocks and modules ranked worse than allowed, and the average rank. It reports no
 scores, so `average` and `max` are null and `worst` lists the offending blocks with their rank only.
-An empty file is a pass, but it cannot be recognised by content: ingest it with `--format xenon`.
 Any other line (a traceback, a usage error) is refused, because a crashed run is not a pass.
+
+An empty file is refused too, even with `--format xenon`: xenon logs to stderr, so `xenon ... > f`
+leaves an empty file however many thresholds failed, and so does a job that never ran xenon. A pass
+cannot be told apart from those, so it cannot be evidence; `radon cc -j` (format `radon-json`)
+records the measured complexity itself and is what a passing run should be gated on.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ class XenonText(Normalizer):
 
     kind = "complexity"
     format = "xenon"
-    description = "xenon threshold violations (its stderr); empty output needs --format xenon"
+    description = "xenon threshold violations (its stderr, 2>&1); an empty file is refused"
     priority = 40
 
     def detect(self, artifact: Artifact) -> bool:
@@ -35,6 +39,10 @@ class XenonText(Normalizer):
         text = artifact.text
         if text is None:
             raise self.fail(artifact, "not UTF-8 text")
+        if not text.strip():
+            raise self.fail(artifact, "empty: xenon prints its verdicts on stderr and nothing when thresholds hold, so an "
+                                      "empty file cannot tell a pass from a lost stderr or a run that never happened; "
+                                      "ingest radon cc -j output instead")
         blocks: list[dict[str, Any]] = []
         violations: list[dict[str, Any]] = []
         for number, raw in enumerate(text.splitlines(), start=1):
@@ -51,7 +59,7 @@ class XenonText(Normalizer):
             elif match := _AVERAGE.match(line):
                 violations.append({"subject": "average", "name": "average", "rank": match["rank"]})
             else:
-                raise self.fail(artifact, f"line {number} is not a xenon threshold message: {line[:60]!r}")
+                raise self.fail(artifact, f"line {number} is not a xenon threshold message")
         ranks = dict.fromkeys(RANKS, 0)
         for block in blocks:
             ranks[block["rank"]] += 1

@@ -4,11 +4,27 @@ package readiness.enterprise_test
 import data.readiness.candidate
 import data.readiness.checks
 import data.readiness.checks_test.good
-import data.readiness.config
 import data.readiness.integration
+import data.readiness.lanes_test
 import data.readiness.lib
 import data.readiness.production
 import rego.v1
+
+# This pack's own configuration, wherever it was loaded: `readypolicy policy test` stages the pack
+# as its bundle (data.readiness.config), `opa test policies/` loads every pack at once, each data
+# file at its directory's path (policies/packs/enterprise/config → data.packs.enterprise.config). Everything
+# below evaluates `with data.readiness.config as config`, so both runs test this pack's values.
+config := data.packs.enterprise.config if {
+	data.packs.enterprise.config
+} else := data.readiness.config
+
+lane_checks(lane) := ids if {
+	ids := lib.lane_checks(lane) with data.readiness.config as config
+}
+
+waivable(id, lane) if {
+	lib.waivable(id, lane) with data.readiness.config as config
+}
 
 record(type, details) := {
 	"digest": sprintf("sha256:%s", [crypto.sha256(type)]),
@@ -36,22 +52,21 @@ with_backup(details) := json.patch(ready, [{"op": "add", "path": "/evidence/oper
 )}])
 
 res(id, lane, inp) := r if {
-	r := checks.result(id, lane) with input as inp
+	r := checks.result(id, lane) with input as inp with data.readiness.config as config
 }
 
 # Levels
 
 test_levels_accumulate if {
-	lib.lane_checks("candidate") == ["manifest.present", "tests.unit", "coverage.line", "security.sast"]
-	count(lib.lane_checks("integration")) == 6
-	count(lib.lane_checks("production")) == 8
-	every id in lib.lane_checks("production") {
+	lane_checks("candidate") == ["manifest.present", "tests.unit", "coverage.line", "security.sast"]
+	lanes_test.lanes_accumulate(config)
+	every id in lane_checks("production") {
 		config.checks[id].title
 	}
 }
 
 test_ready_input_passes_every_level if {
-	decisions := [candidate.decision, integration.decision, production.decision] with input as ready
+	decisions := [candidate.decision, integration.decision, production.decision] with input as ready with data.readiness.config as config
 	every d in decisions {
 		d.allow
 		d.summary.pass == count(d.checks)
@@ -60,7 +75,7 @@ test_ready_input_passes_every_level if {
 
 test_ci_gate_coverage_is_above_80_in_every_level if {
 	inp := json.patch(ready, [{"op": "add", "path": "/evidence/coverage/0/data/line_percent", "value": 85}])
-	production.decision.allow with input as inp
+	production.decision.allow with input as inp with data.readiness.config as config
 	low := json.patch(ready, [{"op": "add", "path": "/evidence/coverage/0/data/line_percent", "value": 80}])
 	r := res("coverage.line", "production", low)
 	r.message == "line coverage 80.00% is not above the 80% this lane requires (935/1000 lines)"
@@ -89,12 +104,23 @@ test_backup_fail_stale if {
 	res("backup.restore", "production", inp).message == "the backup-restore was performed 119 days ago; this lane accepts 90 at most"
 }
 
+production_waiver(inp, check_id) := json.patch(inp, [{"op": "add", "path": "/waivers", "value": [{
+	"check": check_id, "module": "payments", "lane": "production", "reason": "r",
+	"approver": "a", "created": "2026-11-18T00:00:00Z", "expires": "2026-11-24T00:00:00Z",
+}]}])
+
 test_backup_cannot_be_waived if {
-	inp := json.patch(with_backup(object.union(backup, {"restore_verified": false})), [{"op": "add", "path": "/waivers", "value": [{
-		"check": "backup.restore", "module": "payments", "lane": "production", "reason": "r",
-		"approver": "a", "expires": "2027-01-01T00:00:00Z",
-	}]}])
-	not production.decision.allow with input as inp
+	not production.decision.allow with input as production_waiver(with_backup(object.union(backup, {"restore_verified": false})), "backup.restore") with data.readiness.config as config
+	every lane in config.lane_order {
+		not waivable("backup.restore", lane)
+	}
+}
+
+test_recovery_objectives_can_be_waived_for_the_production_lifetime if {
+	missed := with_backup(object.union(backup, {"rpo_minutes": 45}))
+	production.decision.allow with input as production_waiver(missed, "recovery.objectives") with data.readiness.config as config
+	too_long := json.patch(production_waiver(missed, "recovery.objectives"), [{"op": "add", "path": "/waivers/0/expires", "value": "2026-11-26T00:00:00Z"}])
+	not production.decision.allow with input as too_long with data.readiness.config as config
 }
 
 test_backup_missing if res("backup.restore", "production", good).status == "missing"

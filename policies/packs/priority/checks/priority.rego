@@ -27,9 +27,9 @@ result("supply.signed", _) := lib.verdict(
 
 sbom_docs := lib.docs("sbom")
 
-sbom_problems(lane) := ({sprintf("%s: no root component naming the module", [s.scope]) |
+sbom_problems(lane) := ({sbom_root_problem(s) |
 	some s in sbom_docs
-	not s.data.has_root_component
+	sbom_root_problem(s)
 } | {sprintf("%s: %d component(s) without a license; at most %v allowed", [s.scope, s.data.components_without_license, limit]) |
 	limit := lib.threshold(lane, "sbom_unlicensed_max")
 	some s in sbom_docs
@@ -38,6 +38,15 @@ sbom_problems(lane) := ({sprintf("%s: no root component naming the module", [s.s
 	some s in sbom_docs
 	s.data.components == 0
 }
+
+sbom_root_problem(s) := sprintf("%s: no root component naming the module", [s.scope]) if {
+	not s.data.has_root_component
+} else := sprintf("%s: the root component %q does not name the module %q", [s.scope, s.data.root_component.name, input.module]) if {
+	package_name(s.data.root_component.name) != package_name(input.module)
+}
+
+# Names compare as package indexes compare them (PEP 503): case-insensitive, runs of - _ . alike.
+package_name(name) := regex.replace(lower(name), `[-_.]+`, "-")
 
 result("supply.sbom", lane) := lib.verdict(
 	sbom_problems(lane),

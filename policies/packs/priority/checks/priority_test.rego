@@ -4,11 +4,27 @@ package readiness.priority_test
 import data.readiness.candidate
 import data.readiness.checks
 import data.readiness.checks_test.good
-import data.readiness.config
 import data.readiness.integration
+import data.readiness.lanes_test
 import data.readiness.lib
 import data.readiness.production
 import rego.v1
+
+# This pack's own configuration, wherever it was loaded: `readypolicy policy test` stages the pack
+# as its bundle (data.readiness.config), `opa test policies/` loads every pack at once, each data
+# file at its directory's path (policies/packs/priority/config → data.packs.priority.config). Everything
+# below evaluates `with data.readiness.config as config`, so both runs test this pack's values.
+config := data.packs.priority.config if {
+	data.packs.priority.config
+} else := data.readiness.config
+
+lane_checks(lane) := ids if {
+	ids := lib.lane_checks(lane) with data.readiness.config as config
+}
+
+waivable(id, lane) if {
+	lib.waivable(id, lane) with data.readiness.config as config
+}
 
 record(type, details) := {
 	"digest": sprintf("sha256:%s", [crypto.sha256(type)]),
@@ -48,28 +64,26 @@ with_details(type, details) := json.patch(ready, [{"op": "add", "path": "/eviden
 without_operation(type) := json.patch(ready, [{"op": "add", "path": "/evidence/operations", "value": [d | some d in ready.evidence.operations; d.scope != type]}])
 
 res(id, lane, inp) := r if {
-	r := checks.result(id, lane) with input as inp
+	r := checks.result(id, lane) with input as inp with data.readiness.config as config
 }
 
 # Levels
 
 test_levels_accumulate if {
-	count(lib.lane_checks("candidate")) == 8
-	count(lib.lane_checks("integration")) == 12
-	count(lib.lane_checks("production")) == 15
-	every id in lib.lane_checks("candidate") {
-		id in lib.lane_checks("production")
+	lanes_test.lanes_accumulate(config)
+	every id in lane_checks("candidate") {
+		id in lane_checks("production")
 	}
 }
 
 test_every_check_is_in_the_catalog if {
-	every id in lib.lane_checks("production") {
+	every id in lane_checks("production") {
 		config.checks[id].title
 	}
 }
 
 test_ready_input_passes_every_level if {
-	decisions := [candidate.decision, integration.decision, production.decision] with input as ready
+	decisions := [candidate.decision, integration.decision, production.decision] with input as ready with data.readiness.config as config
 	every d in decisions {
 		d.allow
 		d.summary.pass == count(d.checks)
@@ -78,17 +92,29 @@ test_ready_input_passes_every_level if {
 
 test_p0_does_not_need_p1_evidence if {
 	inp := json.patch(ready, [{"op": "remove", "path": "/evidence/sbom"}])
-	candidate.decision.allow with input as inp
-	not integration.decision.allow with input as inp
+	candidate.decision.allow with input as inp with data.readiness.config as config
+	not integration.decision.allow with input as inp with data.readiness.config as config
 }
 
+slow_rollback := with_details("rollback-drill", {"rollback_seconds": 900, "data_loss": false})
+
+rollback_waiver(lane) := json.patch(slow_rollback, [{"op": "add", "path": "/waivers", "value": [{
+	"check": "rollback.drill", "module": "payments", "lane": lane, "reason": "r",
+	"approver": "a", "created": "2026-11-18T00:00:00Z", "expires": "2026-11-24T00:00:00Z",
+}]}])
+
 test_rollback_drill_cannot_be_waived_at_p2 if {
-	inp := json.patch(with_details("rollback-drill", {"rollback_seconds": 900, "data_loss": false}), [{"op": "add", "path": "/waivers", "value": [{
-		"check": "rollback.drill", "module": "payments", "lane": "production", "reason": "r",
-		"approver": "a", "expires": "2027-01-01T00:00:00Z",
-	}]}])
-	not production.decision.allow with input as inp
-	candidate.decision.allow == false with input as inp
+	not production.decision.allow with input as rollback_waiver("production") with data.readiness.config as config
+	candidate.decision.allow == false with input as rollback_waiver("production") with data.readiness.config as config
+	candidate.decision.allow with input as rollback_waiver("candidate") with data.readiness.config as config
+}
+
+test_waivability_and_lifetimes_come_from_the_catalog if {
+	{id | some id in lane_checks("production"); not waivable(id, "production")} == {"manifest.present", "safety.default_on", "safety.killswitch_drill", "rollback.drill"}
+	every id in lane_checks("integration") {
+		waivable(id, "integration")
+	}
+	config.waivers.lifetime_days_max == {"candidate": 30, "integration": 14, "production": 7}
 }
 
 # rollback.drill

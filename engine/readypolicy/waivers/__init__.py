@@ -1,0 +1,6 @@
+"""Governed waivers: owned, approved, time-boxed exceptions with a signed approval.
+
+`model` says what a waiver is and which state it is in, `approval` signs and verifies the
+approver's DSSE statement over the canonical waiver, `book` edits the waiver file (request,
+approve, revoke, list), and `gate` picks the waivers `eval` may honour and names the rest.
+"""

@@ -1,0 +1,35 @@
+# Tests of the duration formatting used by perf messages: three significant digits, unit that fits.
+package readiness.lib_test
+
+import data.readiness.lib
+import rego.v1
+
+test_duration_microseconds if {
+	lib.duration_ms(0.0332) == "33.2 µs"
+	lib.duration_ms(0.033) == "33.0 µs"
+	lib.duration_ms(0.00005) == "0.050 µs"
+}
+
+test_duration_milliseconds if {
+	lib.duration_ms(87.4) == "87.4 ms"
+	lib.duration_ms(48) == "48.0 ms"
+	lib.duration_ms(134.2) == "134 ms"
+	lib.duration_ms(1) == "1.00 ms"
+	lib.duration_ms(0) == "0 ms"
+}
+
+test_duration_seconds if {
+	lib.duration_ms(1234) == "1.23 s"
+	lib.duration_ms(1234567) == "1235 s"
+}
+
+test_duration_rounding_moves_to_the_next_unit if {
+	lib.duration_ms(999.7) == "1.00 s"
+	lib.duration_ms(0.99996) == "1.00 ms"
+	lib.duration_ms(9.996) == "10.0 ms"
+}
+
+test_durations_that_print_alike_show_raw_values if {
+	lib.durations_ms(100.04, 100) == ["100.04 ms", "100 ms"]
+	lib.durations_ms(89.74, 88) == ["89.7 ms", "88.0 ms"]
+}

@@ -1,0 +1,74 @@
+"""What a single `eval` gate loads, and the YAML reader it relies on being both fast and safe.
+
+A CI gate pays every import on every run. The signing stack (sigstore, cryptography, TUF: about 0.3 s)
+must load only when something is signed or a signed waiver approval is checked. YAML is read through
+libyaml when PyYAML has it; the checks that the pure-Python composer did as it went (no aliases, bounded
+nesting) now run on the event stream before anything is composed, and must still refuse what they did.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from readypolicy.safeio import UnsafeInputError, loads_yaml
+from support import coverage_json, make_project, run_cli
+
+SIGNING_MODULES = ("readypolicy.signing", "sigstore", "cryptography", "tuf", "securesystemslib")
+
+
+def imported_modules(stderr: str) -> set[str]:
+    """Module names from `-X importtime` lines (`import time: self | cumulative | name`)."""
+    return {line.rsplit("|", 1)[1].strip() for line in stderr.splitlines() if line.startswith("import time:")}
+
+
+def test_eval_without_approver_keys_does_not_load_the_signing_stack(tmp_path: Path) -> None:
+    """A plain `eval` (no --sign, no waiver_approvers) must not import sigstore and friends."""
+    project = make_project(tmp_path)
+    assert run_cli("ingest", coverage_json(tmp_path / "c.json", 95, 100), "-m", "svc", "-r", "r1",
+                   cwd=project).returncode == 0
+    done = run_cli("eval", "-m", "svc", "-r", "r1", "--no-record", cwd=project, env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    modules = imported_modules(done.stderr)
+    # The probe sees the eval path: the waiver gate is what used to pull in the signing stack. (The
+    # subcommand module itself is loaded by importlib.import_module, which importtime does not list.)
+    assert {"readypolicy.evaluate", "readypolicy.waivers.gate"} <= modules
+    loaded = sorted(m for m in modules if m.startswith(SIGNING_MODULES))
+    assert loaded == []
+
+
+NESTED = 65
+"""One level more than safeio's DEFAULT_MAX_DEPTH (64)."""
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("[" * NESTED + "]" * NESTED, "nesting deeper than 64"),
+        ("a:\n" + "".join("  " * depth + "- \n" for depth in range(1, NESTED)) + "  " * NESTED + "- x\n",
+         "nesting deeper than 64"),
+        # A nesting bomb for libyaml's recursive C composer; libyaml's scanner may refuse it first
+        # ("exceeded maximum nesting depth"): either way it is refused in one line, never composed.
+        ("[" * 100_000, "nesting"),
+        ("a: &x {k: 1}\nb: {<<: *x}\n", "aliases are not allowed"),  # a merge key is an alias too
+        ("&a [*a]\n", "aliases are not allowed"),  # a self-referencing alias: a cycle, never built
+    ],
+    ids=["flow nesting", "block nesting", "nesting bomb", "merge key alias", "recursive alias"],
+)
+def test_yaml_bombs_are_refused_before_anything_is_composed(text: str, problem: str) -> None:
+    with pytest.raises(UnsafeInputError, match=problem) as refused:
+        loads_yaml(text.encode(), "bomb.yaml")
+    assert str(refused.value).startswith("bomb.yaml: ")
+
+
+def test_yaml_just_inside_the_nesting_limit_is_read() -> None:
+    """64 nested lists around a scalar are 65 levels of value: refused; 63 around it: read, as before."""
+    inside = "[" * 63 + "1" + "]" * 63
+    value = loads_yaml(inside.encode(), "ok.yaml")
+    for _ in range(63):
+        assert isinstance(value, list) and len(value) == 1
+        value = value[0]
+    assert value == 1
+    with pytest.raises(UnsafeInputError, match="nesting deeper than 64"):
+        loads_yaml(("[" * 64 + "1" + "]" * 64).encode(), "deep.yaml")
