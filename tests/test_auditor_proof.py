@@ -24,8 +24,13 @@ from typing import Any
 
 import pytest
 
+from readypolicy.audit.archive_chain import check_chain
 from readypolicy.audit.chain import entry_hash
+from readypolicy.audit.checkpoint import checkpoint_statement
+from readypolicy.audit.trail import AuditError
 from readypolicy.canonical import digest
+from readypolicy.signing import key_signer, key_verifier, write_bundle
+from readypolicy.store.open import open_store
 from readypolicy.tarballs import deterministic_targz
 from signed_project import PASSWORD, SignedProject, signed_project
 from support import REPO, coverage_json, make_project, run_cli
@@ -687,3 +692,71 @@ def test_policy_build_never_overwrites_a_bundle_a_decision_was_made_with(tmp_pat
     assert decided.returncode == 0, decided.stderr
     signed = run_cli("policy", "build", "--pack", "mini", "--signing-key", "team.key", cwd=project, env=PASSWORD)
     assert signed.returncode == 2 and "was made with it" in signed.stderr
+
+
+# --- 3b. the archive carries its anchor -------------------------------------------------------------
+
+
+def test_archive_carries_the_chain_segment_up_to_a_signed_checkpoint(chained: SignedProject, tmp_path: Path) -> None:
+    out = tmp_path / "anchored.tar.gz"
+    decision_id = chained.record()["decision_id"]
+    exported = chained.cli("audit", "export", "--decision", decision_id, "-o", out, "--key", chained.private_key,
+                           "--checkpoint", chained.root / "head.sigstore.json")
+    assert exported.returncode == 0, exported.stderr
+    result = _auditor(tmp_path, out, chained.public_key)
+    assert result.returncode == 0, result.stderr
+    assert "  chain:    decision logged at entry 2, with the ingests of its 1 evidence documents; checkpointed at " \
+           "entry 2 by key sha256:" in result.stdout
+    members = _members(out)
+    chain = json.loads(members["audit/chain.json"])
+    assert [(e["seq"], e["action"]) for e in chain] == [(1, "ingest"), (2, "decision")]
+
+    # The segment is bound by the signed head: an edited, dropped or re-hashed entry does not reach it.
+    verifier = key_verifier(chained.public_key)
+    record = chained.record()
+    edited = [{**chain[0], "actor": "someone-else"}, chain[1]]
+    dropped = [chain[1]]
+    rehashed_first = {**chain[0], "actor": "someone-else"}
+    rehashed_first["entry_hash"] = entry_hash(*(rehashed_first[k] for k in ("seq", "prev_hash", "at", "actor", "action",
+                                                                              "module", "details")))
+    for entries, message in ((edited, "entry 1: content does not match its hash"),
+                             ([rehashed_first, chain[1]], "entry 2 does not follow entry 1"),
+                             (dropped, "no ingest entry logs evidence")):
+        with pytest.raises(AuditError, match=message):
+            check_chain({**members, "audit/chain.json": json.dumps(entries).encode()}, record, verifier, "a")
+    flipped = {**record, "allow": False}
+    with pytest.raises(AuditError, match="entry 2 logs allow True for the decision, the record says False"):
+        check_chain(members, flipped, verifier, "a")
+
+
+def test_export_refuses_a_checkpoint_older_than_the_decision(chained: SignedProject, tmp_path: Path) -> None:
+    # A genuine checkpoint of entry 1 (only the ingest logged) cannot anchor the decision logged at entry 2.
+    store = open_store(str(chained.root / "store.db"))
+    first = next(iter(store.audit_entries()))
+    store.close()
+    signer = key_signer(chained.private_key, PASSWORD["READYPOLICY_KEY_PASSWORD"].encode())
+    early = tmp_path / "early.sigstore.json"
+    write_bundle(signer.sign_statement(checkpoint_statement(first, "store", "2026-12-01T00:00:00Z")), early)
+    result = chained.cli("audit", "export", "--decision", chained.record()["decision_id"], "-o", tmp_path / "x.tar.gz",
+                         "--key", chained.private_key, "--checkpoint", early)
+    assert result.returncode == 2
+    assert "the checkpoint (entry 1) is older than the entries logging decision" in result.stderr
+
+
+def test_cosign_verifies_a_signed_approval_against_the_bundle_bytes(locked: Path) -> None:
+    cosign = require_cosign()
+    assert run_cli("policy", "approve", "--pack", "mini", "--key", "approver.key", cwd=locked, env=PASSWORD).returncode == 0
+    (bundle,) = (locked / "bundles").glob("*.tar.gz")
+    (locked / "root.json").write_text(json.dumps(EMPTY_TRUSTED_ROOT), encoding="utf-8")
+    args = [str(cosign), "verify-blob-attestation", "--key", "approver.pub", "--bundle",
+            f"{bundle}.approval.sigstore.json", "--new-bundle-format", "--insecure-ignore-tlog", "--trusted-root",
+            "root.json", "--type", "https://readypolicy.dev/attestation/policy-approval/v1"]
+    env = {"HOME": str(locked), "PATH": "/usr/bin:/bin"}
+    verified = subprocess.run([*args, str(bundle)], cwd=locked, env=env, capture_output=True, text=True, timeout=120,
+                              check=False)
+    assert verified.returncode == 0 and "Verified OK" in verified.stderr, verified.stderr
+    other = locked / "other.tar.gz"
+    other.write_bytes(bundle.read_bytes() + b"\0")
+    refused = subprocess.run([*args, str(other)], cwd=locked, env=env, capture_output=True, text=True, timeout=120,
+                             check=False)
+    assert refused.returncode != 0

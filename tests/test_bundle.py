@@ -219,7 +219,7 @@ def test_opa_run_with_the_bundle_decides_like_the_cli(project: Project, opa_serv
 
 
 def test_opa_server_engine_matches_the_cli_engine(project: Project, opa_server: str) -> None:
-    args = ("--module", "payments", "--no-record")
+    args = ("--module", "payments", "--no-record", "--lane", "all")
     local = project.eval_records(*args)
     served = project.eval_records(*args, "--engine", "opa-server", "--server", opa_server)
     assert [r["engine"]["name"] for r in served] == ["opa-server"] * 3

@@ -139,3 +139,36 @@ def test_a_pack_without_a_catalog_is_an_error(tmp_path: Path) -> None:
     done = run_cli("requirements", "--lane", "candidate", "--pack", FIXTURES / "packs" / "mini", cwd=tmp_path, env=env)
     assert done.returncode == 2
     assert "no check catalog" in done.stderr
+
+
+@pytest.mark.parametrize(("target", "expected"), [("candidate", ["candidate"]),
+                                                  ("integration", ["candidate", "integration"])])
+def test_eval_without_lane_decides_the_manifest_target_and_the_lanes_below(
+    tmp_path: Path, target: str, expected: list[str],
+) -> None:
+    """A module aiming at integration is not failed for production lanes it never asked for."""
+    require_opa()
+    manifest = tmp_path / "module.lane.yaml"
+    manifest.write_text(MANIFEST.replace("target: production", f"target: {target}"), encoding="utf-8")
+    env = env_for(tmp_path)
+    assert run_cli("ingest", "-m", "payments", "-r", "r1", manifest, cwd=tmp_path, env=env).returncode == 0
+    done = run_cli("eval", "-m", "payments", "-r", "r1", "--no-record", "--format", "json", cwd=tmp_path, env=env)
+    assert done.returncode == 1, done.stderr
+    records = json.loads(done.stdout)
+    records = records if isinstance(records, list) else [records]
+    assert [r["lane"] for r in records] == expected
+
+
+def test_eval_without_lane_or_manifest_decides_the_first_lane_and_is_not_ready(tmp_path: Path) -> None:
+    """No manifest means no target: the first lane is decided, where manifest.present fails (never exit 0)."""
+    require_opa()
+    env = env_for(tmp_path)
+    ingested = run_cli("ingest", "-m", "payments", "-r", "r1", "--scope", "unit", PASSING_JUNIT, cwd=tmp_path, env=env)
+    assert ingested.returncode == 0, ingested.stderr
+    done = run_cli("eval", "-m", "payments", "-r", "r1", "--no-record", "--format", "json", cwd=tmp_path, env=env)
+    assert done.returncode == 1, done.stderr
+    records = json.loads(done.stdout)
+    records = records if isinstance(records, list) else [records]
+    first_lane = raw_config("readiness")[0][0]
+    assert [r["lane"] for r in records] == [first_lane]
+    assert {c["id"]: c["status"] for c in records[0]["checks"]}["manifest.present"] == "missing"

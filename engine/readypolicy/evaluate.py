@@ -75,6 +75,22 @@ def resolve_subject(store: Store, module: str, revision: str | None, named_by: s
     return Subject(module, chosen)
 
 
+def target_lanes(store: Store, subject: Subject, lanes: Sequence[str]) -> tuple[str, ...]:
+    """The lanes a module aims at: its manifest's `lanes.target` and every lane below it.
+
+    A module without a manifest is decided for the first lane only, where `manifest.present`
+    fails: the honest answer, with nothing skipped silently. A target the pack does not know
+    (another pack's lane names) means every lane, the strictest reading.
+    """
+    manifests = [r for r in store.latest_evidence(subject.module, subject.revision) if r.kind == "manifest"]
+    if not manifests:
+        return tuple(lanes[:1])
+    target = manifests[0].document.get("data", {}).get("target_lane")
+    if target not in lanes:
+        return tuple(lanes)
+    return tuple(lanes[: list(lanes).index(target) + 1])
+
+
 def evaluate(
     *,
     store: Store,

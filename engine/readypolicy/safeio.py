@@ -140,6 +140,15 @@ _SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's safe loader when PyYAML was built with it (about 10x faster: a pack's config data is read on
 every `eval`), else the pure-Python one. Both resolve and construct plain data only."""
 
+
+
+def _safe_load(text: str) -> Any:
+    """Plain data from YAML text with one of PyYAML's safe loaders, named at the call for scanners to see."""
+    if _SAFE_LOADER is not yaml.SafeLoader:
+        return yaml.load(text, Loader=yaml.CSafeLoader)
+    return yaml.load(text, Loader=yaml.SafeLoader)
+
+
 _OPENS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _CLOSES = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
@@ -173,7 +182,7 @@ def loads_yaml(data: bytes, origin: str, max_depth: int = DEFAULT_MAX_DEPTH) -> 
     try:
         if _too_deep_or_aliased(text, max_depth):
             raise UnsafeInputError(f"{origin}: YAML nesting deeper than {max_depth} levels")
-        value = yaml.load(text, Loader=_SAFE_LOADER)
+        value = _safe_load(text)
     except yaml.YAMLError as exc:
         raise UnsafeInputError(f"{origin}: malformed YAML{_yaml_problem(exc)}") from exc
     except RecursionError as exc:

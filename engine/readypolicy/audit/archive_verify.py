@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from readypolicy.audit.archive_chain import check_chain
 from readypolicy.audit.export import (
     ARCHIVE_PREDICATE_TYPE,
     ARCHIVE_SCHEMA,
@@ -55,6 +56,8 @@ class ArchiveVerification:
     """The decision signature check."""
     replay: ReplayResult
     """The offline replay."""
+    chain: str | None = None
+    """What the packed audit-chain segment and its signed checkpoint prove, when the archive has them."""
 
 
 def _signed_manifest(archive: AuditArchive, verifier: BundleVerifier, origin: str) -> dict[str, Any]:
@@ -207,6 +210,7 @@ def verify_archive(path: Path, verifier: BundleVerifier, engine: RegoEngine, cac
     archive = read_archive(path)
     verified = verify_decision(archive.record, archive.bundle, verifier, origin=f"{path}:{DECISION}")
     check_archive(archive, verifier, str(path))
+    chain = check_chain(archive.members, archive.record, verifier, str(path))
     with tempfile.TemporaryDirectory(prefix="readypolicy-audit-") as work:
         workdir = Path(work)
         policy_file = workdir / Path(archive.policy_name).name
@@ -218,4 +222,4 @@ def verify_archive(path: Path, verifier: BundleVerifier, engine: RegoEngine, cac
             replay = replay_decision(archive.record, store, policy, engine, cache_dir)
         finally:
             store.close()
-    return ArchiveVerification(verified=verified, replay=replay)
+    return ArchiveVerification(verified=verified, replay=replay, chain=chain)

@@ -63,8 +63,22 @@ def sign_checkpoint(store: Store, signer: Signer, now: str) -> tuple[AuditEntry,
     return head, signer.sign_statement(checkpoint_statement(head, store.url, now))
 
 
-def verify_checkpoint(bundle: dict[str, Any], verifier: BundleVerifier, store: Store, origin: str) -> CheckpointResult:
-    """Verify the checkpoint signature, the chain, and that the chain still has the signed head."""
+@dataclass(frozen=True)
+class SignedHead:
+    """The chain head a verified checkpoint vouches for."""
+
+    seq: int
+    """Sequence number of the checkpointed entry."""
+    entry_hash: str
+    """Its entry hash."""
+    signer: str
+    """Who signed the checkpoint."""
+    checkpointed_at: str
+    """When the checkpoint was made (the signer's claim)."""
+
+
+def signed_head(bundle: dict[str, Any], verifier: BundleVerifier, origin: str) -> SignedHead:
+    """Verify a checkpoint's signature and shape; the head it signs (nothing compared with a chain yet)."""
     verified = verifier.verify_bundle(bundle)
     statement = verified.statement
     if statement["predicateType"] != CHECKPOINT_PREDICATE_TYPE:
@@ -74,6 +88,13 @@ def verify_checkpoint(bundle: dict[str, Any], verifier: BundleVerifier, store: S
     subject = statement["subject"][0] if isinstance(statement["subject"][0], dict) else {}
     if not isinstance(seq, int) or (subject.get("digest") or {}).get("sha256") != sha256_hex(entry_hash, origin):
         raise AuditError(f"{origin}: checkpoint predicate and subject do not name the same chain head")
+    return SignedHead(seq, str(entry_hash), verified.signer, str(predicate.get("checkpointed_at")))
+
+
+def verify_checkpoint(bundle: dict[str, Any], verifier: BundleVerifier, store: Store, origin: str) -> CheckpointResult:
+    """Verify the checkpoint signature, the chain, and that the chain still has the signed head."""
+    head = signed_head(bundle, verifier, origin)
+    seq, entry_hash = head.seq, head.entry_hash
     entries = checked_chain(store)
     if seq < 1 or seq > len(entries):
         raise AuditError(
@@ -87,6 +108,6 @@ def verify_checkpoint(bundle: dict[str, Any], verifier: BundleVerifier, store: S
             "(the chain was rewritten up to that entry)"
         )
     return CheckpointResult(
-        seq=seq, entry_hash=entry_hash, signer=verified.signer,
-        checkpointed_at=str(predicate.get("checkpointed_at")), entries_since=len(entries) - seq,
+        seq=seq, entry_hash=entry_hash, signer=head.signer, checkpointed_at=head.checkpointed_at,
+        entries_since=len(entries) - seq,
     )

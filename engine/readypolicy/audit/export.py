@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from readypolicy.audit.archive_chain import CHAIN, CHECKPOINT, chain_members
 from readypolicy.audit.trail import AuditError
 from readypolicy.canonical import canonical_bytes, raw_digest
 from readypolicy.policy.bundle_build import bundle_bytes
@@ -144,7 +145,7 @@ def manifest_statement(manifest_bytes: bytes) -> dict[str, Any]:
 
 def export_archive(
     record: dict[str, Any], bundle: dict[str, Any], bundle_origin: str, store: Store, policy: PolicySet,
-    signer: Signer, trusted_root: Path | None = None,
+    signer: Signer, trusted_root: Path | None = None, checkpoint: tuple[dict[str, Any], str] | None = None,
 ) -> bytes:
     """The .tar.gz audit archive of one decision, its manifest (sha256 of every member) signed by `signer`.
 
@@ -171,6 +172,8 @@ def export_archive(
         members[f"{EVIDENCE_DIR}{item.digest.removeprefix('sha256:')}.json"] = canonical_bytes(item.document)
     if root is not None:
         members[TRUSTED_ROOT] = root
+    if checkpoint is not None:
+        members.update(chain_members(record, store, *checkpoint))
     manifest = _json({
         "schema": ARCHIVE_SCHEMA,
         "decision_id": record.get("decision_id"),
@@ -210,7 +213,8 @@ def read_archive(path: Path) -> AuditArchive:
     policies = [name for name in members if name.startswith(POLICY_DIR)]
     if len(policies) != 1:
         raise AuditArchiveError(f"{path}: expected one policy bundle under {POLICY_DIR}, found {len(policies)}")
-    known = {MANIFEST, MANIFEST_SIGNATURE, DECISION, SIGNATURE, EVIDENCE_INDEX, ARTIFACTS, TRUSTED_ROOT, policies[0]}
+    known = {MANIFEST, MANIFEST_SIGNATURE, DECISION, SIGNATURE, EVIDENCE_INDEX, ARTIFACTS, TRUSTED_ROOT, CHAIN, CHECKPOINT,
+             policies[0]}
     known.update(f"{EVIDENCE_DIR}{e.digest.removeprefix('sha256:')}.json" for e in evidence)
     unexpected = sorted(set(members) - known)
     if unexpected:

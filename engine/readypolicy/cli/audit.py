@@ -160,14 +160,16 @@ def checkpoint_verify_command(ctx: click.Context, bundle_path: Path, key: Path |
 @click.option("--policy-bundle", type=_FILE, help="Policy bundle with the recorded digest (default: bundles dir, tree).")
 @click.option("--trusted-root", type=_FILE,
               help="Sigstore trusted root of the TSA that timestamped the bundle (required when it has a timestamp).")
+@click.option("--checkpoint", type=_FILE,
+              help="Signed checkpoint of the audit chain: pack the chain segment that logged the decision up to it.")
 @click.option("--key", type=_FILE, help="Sign the archive's manifest with this PEM private key (the decisions' key).")
 @click.option("--identity-token", help="OIDC token for keyless signing of the manifest (default: CI ambient credential).")
 @click.option("--trust-config", type=_FILE, help="Sigstore client trust config of a private instance.")
 @click.pass_context
 @fail_closed
 def export_command(ctx: click.Context, decision_id: str, output: Path, bundle_path: Path | None,
-                   policy_bundle: Path | None, trusted_root: Path | None, key: Path | None, identity_token: str | None,
-                   trust_config: Path | None) -> None:
+                   policy_bundle: Path | None, trusted_root: Path | None, checkpoint: Path | None, key: Path | None,
+                   identity_token: str | None, trust_config: Path | None) -> None:
     """Pack a signed decision, its evidence, artifact digests and policy bundle into an archive with a signed manifest.
 
     The manifest lists the sha256 of every member and is signed by the signer the options name
@@ -184,7 +186,9 @@ def export_command(ctx: click.Context, decision_id: str, output: Path, bundle_pa
         if not bundle_path.is_file():
             raise AuditError(f"decision {row.decision_id} has no signature at {bundle_path}; pass --bundle")
     policy = select_policy(record, policy_candidates(rt, record, policy_bundle))
-    data = export_archive(record, read_bundle(bundle_path), str(bundle_path), rt.store, policy, signer, trusted_root)
+    anchor = (read_bundle(checkpoint), str(checkpoint)) if checkpoint is not None else None
+    data = export_archive(record, read_bundle(bundle_path), str(bundle_path), rt.store, policy, signer, trusted_root,
+                          anchor)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     tmp.write_bytes(data)
@@ -215,6 +219,7 @@ def verify_archive_command(ctx: click.Context, archive: Path, key: Path | None, 
     result = verify_archive(archive, verifier, rt.engine(), rt.cache_dir)
     for line in summary_lines(result.verified):
         click.echo(line)
+    click.echo(f"  chain:    {result.chain or 'not anchored (export with --checkpoint to pack the audit chain)'}")
     report_replay(result.replay)
     exit_if_unexpected(ctx, result.verified.decision, expect_module, expect_lane, expect_revision, expect_pack,
                        require_allow)

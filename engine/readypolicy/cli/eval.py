@@ -8,7 +8,7 @@ import os
 import string
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +30,7 @@ from readypolicy.cli.context import (
 )
 from readypolicy.decision.ladder import LadderTally, describe
 from readypolicy.decision.record import to_row
-from readypolicy.evaluate import Subject, SubjectError, evaluate, resolve_subject
+from readypolicy.evaluate import Subject, SubjectError, evaluate, resolve_subject, target_lanes
 from readypolicy.policy.lock import LOCK_NAME, locked_policy
 from readypolicy.policy.waivers import lane_lifetimes
 from readypolicy.report.locations import store_locator
@@ -44,8 +44,11 @@ if TYPE_CHECKING:
     from readypolicy.signing import Signer
 
 
-def _lanes(rt: Runtime, requested: Sequence[str]) -> list[str]:
-    if not requested or "all" in requested:
+def _lanes(rt: Runtime, requested: Sequence[str]) -> list[str] | None:
+    """The lanes asked for; None when none was named, meaning each module's target lane and those below."""
+    if not requested:
+        return None
+    if "all" in requested:
         return list(rt.lanes)
     unknown = [lane for lane in requested if lane not in rt.lanes]
     if unknown:
@@ -84,8 +87,11 @@ def _subjects(rt: Runtime, modules: Sequence[str], revision: str | None, every: 
 def run_evaluations(
     rt: Runtime, lanes: Sequence[str], subjects: Sequence[Subject], bundle: Path | None, pack: str | None,
     record: bool, progress: bool, locked: bool = False, server: str | None = None,
+    per_lane: Mapping[str, Sequence[Subject]] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Evaluate every lane for every subject, storing and yielding each decision as it is made.
+
+    `per_lane` narrows which subjects a lane decides (each module up to its target lane).
 
     Nothing is kept once yielded, so a fleet of any size runs in flat memory.
 
@@ -103,13 +109,14 @@ def run_evaluations(
     for message in waivers.warnings:
         warn(message)
     engine = rt.engine(server)
-    total = len(lanes) * len(subjects)
+    plan = {lane: list(per_lane.get(lane, ()) if per_lane is not None else subjects) for lane in lanes}
+    total = sum(len(chosen) for chosen in plan.values())
     recorded = 0
     with click.progressbar(length=total, label="evaluating", file=sys.stderr) if progress else _NoBar() as bar:
         for lane in lanes:
             for evaluation in evaluate(
                 store=rt.store, engine=engine, policy=policies[lane], cache_dir=rt.cache_dir, lane=lane,
-                subjects=subjects, now=now, waivers=waivers.entries, batch_size=rt.config.batch_size,
+                subjects=plan[lane], now=now, waivers=waivers.entries, batch_size=rt.config.batch_size,
                 workers=rt.config.workers,
             ):
                 if record:
@@ -219,7 +226,8 @@ class _NoBar:
 
 
 @click.command("eval")
-@click.option("--lane", "-l", "lanes", multiple=True, help="Lane to decide (repeatable, or 'all'; default all).")
+@click.option("--lane", "-l", "lanes", multiple=True,
+              help="Lane to decide (repeatable, or 'all'; default: each module's target lane and the lanes below it).")
 @click.option("--module", "-m", "modules", multiple=True, help="Module (repeatable).")
 @click.option("--all", "every", is_flag=True, help="Every module in the store (fleet mode, batched).")
 @click.option("--revision", "-r",
@@ -257,8 +265,15 @@ def eval_command(
 ) -> None:
     """Decide whether modules are ready for lanes. Exit 0 ready, 1 not ready, 2 error."""
     rt = runtime(ctx)
-    chosen = _lanes(rt, lanes)
+    requested = _lanes(rt, lanes)
     subjects = _subjects(rt, modules, revision, every)
+    per_lane: dict[str, list[Subject]] | None = None
+    if requested is None:  # each module up to the target lane its manifest names
+        per_lane = {lane: [] for lane in rt.lanes}
+        for subject in subjects:
+            for lane in target_lanes(rt.store, subject, rt.lanes):
+                per_lane[lane].append(subject)
+    chosen = requested if requested is not None else [lane for lane in rt.lanes if per_lane and per_lane[lane]]
     progress = every and sys.stderr.isatty()
     if locked and bundle:
         raise click.UsageError("--locked uses the approved bundles; drop --bundle")
@@ -284,6 +299,7 @@ def eval_command(
     def decided() -> Iterator[dict[str, Any]]:
         for record in run_evaluations(
             rt, chosen, subjects, bundle, pack, record=not no_record, progress=progress, locked=locked, server=server,
+            per_lane=per_lane,
         ):
             if signer is not None:
                 for path in write_signed([record], signer, directory, subject_digest, vsa):
@@ -306,4 +322,6 @@ def eval_command(
         if fmt == "table":  # the human format ends with each module's ladder; machine formats stay as they were
             chunks = chain(chunks, ladder_table())
         write_chunks(chunks, output)
+    if not verdicts:  # a gate that decided nothing never says READY
+        raise SubjectError("nothing was decided: no module and lane to evaluate")
     ctx.exit(EXIT_READY if all(verdicts) else EXIT_NOT_READY)
