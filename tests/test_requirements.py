@@ -125,7 +125,7 @@ def test_a_title_cannot_break_the_markdown_table() -> None:
         thresholds=(Threshold("tests_min", 1, "candidate"),),
     )
     rows = [line for line in render_markdown(req).splitlines() if line.startswith("| `a.b`")]
-    assert len(rows) == 1 and rows[0].count(" | ") == 4
+    assert len(rows) == 1 and rows[0].count(" | ") == 5  # six columns: the title's pipes are escaped
 
 
 def test_an_unknown_lane_is_an_error_naming_the_lanes(tmp_path: Path) -> None:
@@ -172,3 +172,17 @@ def test_eval_without_lane_or_manifest_decides_the_first_lane_and_is_not_ready(t
     first_lane = raw_config("readiness")[0][0]
     assert [r["lane"] for r in records] == [first_lane]
     assert {c["id"]: c["status"] for c in records[0]["checks"]}["manifest.present"] == "missing"
+
+
+def test_each_check_names_the_thresholds_its_rules_read(tmp_path: Path) -> None:
+    """Per check, the thresholds come from OPA's parse of its rules; values are the lane's effective ones."""
+    require_opa()
+    _, config = raw_config("readiness")
+    listed = {c["id"]: c["thresholds"] for c in requirements_json(tmp_path, "integration")["checks"]}
+    integration_floor = config["lanes"]["integration"]["thresholds"]["coverage_line_min"]
+    assert "coverage_line_min" in listed["coverage.line"]
+    assert listed["manifest.present"] == []
+    assert "sast_severity_max" in listed["security.sast"] and "coverage_line_min" not in listed["security.sast"]
+    table = run_cli("requirements", "--lane", "integration", cwd=tmp_path, env=env_for(tmp_path))
+    assert table.returncode == 0, table.stderr
+    assert f"coverage_line_min={integration_floor}" in table.stdout

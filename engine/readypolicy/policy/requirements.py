@@ -1,21 +1,24 @@
-"""What a lane asks for: per check the evidence kinds, scopes and readable formats, plus the thresholds.
+"""What a lane asks for: per check the evidence kinds, scopes, readable formats and thresholds.
 
-Read from the pack itself (its check catalog and lane table in `<root>/config/data.*`) and from the
-normalizer registry, so the answer cannot drift from what `eval` applies: a check is listed because
-the lane's table names it, a format because a normalizer reads it. A catalog entry may say which
-scope each kind must be ingested in (`scopes: {tests: [unit]}`); without it any scope counts.
+Read from the pack itself (its check catalog and lane table in `<root>/config/data.*`), from the
+normalizer registry and from OPA's parse of the pack, so the answer cannot drift from what `eval`
+applies: a check is listed because the lane's table names it, a format because a normalizer reads
+it, a threshold because the check's rules (or the helpers they call) name it. A catalog entry may say
+which scope each kind must be ingested in (`scopes: {tests: [unit]}`); without it any scope counts.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Set
+from dataclasses import dataclass, replace
 from typing import Any
 
+from readypolicy.decision.catalog import pack_config as catalog_config
 from readypolicy.evidence.registry import all_normalizers
 from readypolicy.policy.interface import PolicyError, PolicySet
-from readypolicy.safeio import UnsafeInputError, loads_json, loads_yaml
 
-CONFIG_NAMES = ("data.yaml", "data.yml", "data.json")
+ThresholdReader = Callable[[str], Set[str]]
+"""Check id → the strings its rules reach (`RegoIndex.strings_reached`): which thresholds it reads."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class CheckNeeds:
     lane: str
     """The lane that introduces the check."""
     needs: tuple[Need, ...]
+    thresholds: tuple[str, ...] = ()
+    """Names of the lane's thresholds the check's rules read (empty when not asked for, or none)."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,8 @@ class Requirements:
             "pack": self.pack, "version": self.version, "lane": self.lane,
             "checks": [
                 {"id": c.id, "title": c.title, "severity": c.severity, "lane": c.lane,
-                 "needs": [{"kind": n.kind, "scopes": list(n.scopes), "formats": list(n.formats)} for n in c.needs]}
+                 "needs": [{"kind": n.kind, "scopes": list(n.scopes), "formats": list(n.formats)} for n in c.needs],
+                 "thresholds": list(c.thresholds)}
                 for c in self.checks
             ],
             "thresholds": {t.name: {"value": t.value, "lane": t.lane} for t in self.thresholds},
@@ -74,24 +80,20 @@ class Requirements:
 
 
 def pack_config(policy: PolicySet) -> dict[str, Any]:
-    """The pack's `data.<root>.config` document (check catalog and lane table)."""
-    for name in CONFIG_NAMES:
-        path = f"{policy.root}/config/{name}"
-        raw = policy.files.get(path)
-        if raw is None:
-            continue
-        try:
-            doc = loads_json(raw, path) if name.endswith(".json") else loads_yaml(raw, path)
-        except UnsafeInputError as exc:
-            raise PolicyError(str(exc)) from exc
-        if not isinstance(doc, dict) or not isinstance(doc.get("checks"), dict) or not isinstance(doc.get("lanes"), dict):
-            raise PolicyError(f"{policy.origin}: {path} has no 'checks' catalog and 'lanes' table")
-        return doc
-    raise PolicyError(f"pack {policy.pack!r} has no check catalog ({policy.root}/config/data.yaml)")
+    """The pack's `data.<root>.config` document, which must hold a check catalog and a lane table."""
+    doc = catalog_config(policy)
+    if doc is None:
+        raise PolicyError(f"pack {policy.pack!r} has no check catalog ({policy.root}/config/data.yaml)")
+    if not isinstance(doc.get("checks"), dict) or not isinstance(doc.get("lanes"), dict):
+        raise PolicyError(f"{policy.origin}: {policy.root}/config/data.yaml has no 'checks' catalog and 'lanes' table")
+    return doc
 
 
-def requirements(policy: PolicySet, lane: str) -> Requirements:
-    """The checks, evidence and effective thresholds of `lane` (lower lanes included, as eval applies them)."""
+def requirements(policy: PolicySet, lane: str, reads: ThresholdReader | None = None) -> Requirements:
+    """The checks, evidence and effective thresholds of `lane` (lower lanes included, as eval applies them).
+
+    With `reads`, each check also names the thresholds of the lane its rules read.
+    """
     if lane not in policy.lanes:
         raise PolicyError(f"pack {policy.pack!r} has no lane {lane!r} (lanes: {', '.join(policy.lanes)})")
     config = pack_config(policy)
@@ -107,6 +109,8 @@ def requirements(policy: PolicySet, lane: str) -> Requirements:
             checks.append(_check(config, str(check_id), current, formats))
         for name, value in (table.get("thresholds") or {}).items():
             thresholds[str(name)] = Threshold(str(name), value, current)
+    if reads is not None:
+        checks = [replace(c, thresholds=tuple(sorted(set(thresholds) & set(reads(c.id))))) for c in checks]
     return Requirements(
         pack=policy.pack, version=policy.version, lane=lane, checks=tuple(checks),
         thresholds=tuple(thresholds[name] for name in sorted(thresholds)),
