@@ -229,3 +229,20 @@ def test_page_renders_in_headless_chromium(mini_project: Path) -> None:
     assert "<script" not in dom.stdout.lower()
     for label in ("PASS", "FAIL · 1", "MISSING · 1", "40% is not above 70%"):
         assert label in dom.stdout
+
+
+def test_a_check_waived_in_one_lane_still_shows_as_failing_in_another(tmp_path: Path) -> None:
+    """A waiver names its lanes: the page must not list a lane's failure under another lane's waiver."""
+    created = utc_now() - timedelta(days=1)
+    waiver = ("- {check: security.sast, module: payments, lane: candidate, reason: accepted B602 in a test helper,"
+              f" approver: bob, created: '{rfc3339(created)}', expires: '{rfc3339(created + timedelta(days=7))}'}}\n")
+    project = make_readiness_project(tmp_path, waivers=waiver)
+    assert project.run("eval", "--all", "--lane", "candidate", "--lane", "integration").exit_code == 1
+    assert project.run("report", "--html", str(tmp_path / "r.html")).exit_code == 0
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    store = open_store(str(project.root / "store.db"))
+    by_lane = {row.lane: {c["id"]: c["status"] for c in row.record["checks"]} for row in store.list_decisions()}
+    store.close()
+    assert by_lane["candidate"]["security.sast"] == "waived" and by_lane["integration"]["security.sast"] == "fail"
+    assert '<span class="status s-waived">WAIVED</span></td><td class="id">security.sast</td><td>candidate</td>' in page
+    assert '<span class="status s-fail">FAIL</span></td><td class="id">security.sast</td><td>integration</td>' in page

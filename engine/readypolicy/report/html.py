@@ -226,28 +226,32 @@ def _matrix(
 
 
 def _details(lanes: list[str], modules: list[str], latest: dict[tuple[str, str], dict[str, Any]]) -> str:
-    """Per blocked module, each non-passing check once, with the lanes it holds back."""
+    """Per blocked module, each non-passing check once per status, with the lanes where it has that status.
+
+    A check waived in one lane may still fail in another (a waiver names its lanes): each status
+    gets its own row, so a failure is never shown under a lane's waiver.
+    """
     blocks = []
     blocked = [(i, m) for i, m in enumerate(modules)
                if any(cell_status(latest[(m, lane)]) in BLOCKING for lane in lanes if (m, lane) in latest)]
     for index, module in blocked:
-        checks: dict[str, dict[str, Any]] = {}
-        held: dict[str, list[str]] = defaultdict(list)
+        checks: dict[tuple[str, str], dict[str, Any]] = {}
+        held: dict[tuple[str, str], list[str]] = defaultdict(list)
         for lane in lanes:
             record = latest.get((module, lane))
             for check in record["checks"] if record else []:
                 if check["status"] != "pass":
-                    checks.setdefault(check["id"], check)
-                    held[check["id"]].append(lane)
+                    checks.setdefault((check["id"], check["status"]), check)
+                    held[(check["id"], check["status"])].append(lane)
         ordered = sorted(checks.values(), key=lambda c: (STATUS_ORDER.get(c["status"], 9), c["id"]))
         rows = "".join(
             f"<tr><td>{_status(c['status'])}</td><td class=\"id\">{escape(c['id'])}</td>"
-            f"<td>{escape(', '.join(held[c['id']]))}</td><td>{escape(c['message'])}"
+            f"<td>{escape(', '.join(held[(c['id'], c['status'])]))}</td><td>{escape(c['message'])}"
             + (f"<div class=\"fix\">Fix: {escape(c['remediation'])}</div>" if c.get("remediation") else "")
             + "</td></tr>"
             for c in ordered
         )
-        failing = sum(1 for c in ordered if c["status"] in BLOCKING)
+        failing = len({c["id"] for c in ordered if c["status"] in BLOCKING})
         opened = " open" if len(blocked) <= OPEN_DETAILS_UP_TO else ""
         blocks.append(
             f'<details id="m{index}"{opened}><summary><code>{escape(module)}</code> '
