@@ -222,11 +222,16 @@ def test_manifest_source_that_matches_no_file_fails(project: Project) -> None:
     "coverage: {source: [.]}", "coverage: {include: [src]}", "coverage: [src]", "coverage: {omit: [1]}",
 ])
 def test_manifest_coverage_settings_are_read_strictly(project: Project, setting: str) -> None:
-    path = _manifest(project, setting + "\n")
+    assert "coverage" in _refused(project, _manifest(project, setting + "\n"))
+
+
+def _refused(project: Project, path: Path) -> str:
+    """The one error line of an ingest that must refuse `path` (exit 2, naming the file)."""
     result = project.run("ingest", "--module", "payments", "--revision", "abc", str(path))
     assert result.exit_code == 2
     [line] = result.stderr.strip().splitlines()
-    assert str(path) in line and "coverage" in line
+    assert str(path) in line
+    return line
 
 
 # --- 3. SARIF: reported or not, security or not -------------------------------------------------
@@ -273,11 +278,7 @@ def test_a_security_tag_or_security_severity_makes_a_linter_rule_count(project: 
 def test_sarif_file_in_which_no_tool_reported_is_refused(project: Project) -> None:
     raw = _load(ARTIFACTS / "sarif" / "bandit.sarif")
     del raw["runs"][0]["results"]  # SARIF §3.14.23: absent results = the tool did not run or failed
-    path = _write(project.root / "bandit-failed.sarif", raw)
-    result = project.run("ingest", "--module", "payments", "--revision", "abc", str(path))
-    assert result.exit_code == 2
-    [line] = result.stderr.strip().splitlines()
-    assert str(path) in line and "did not report" in line
+    assert "did not report" in _refused(project, _write(project.root / "bandit-failed.sarif", raw))
 
 
 def test_run_without_results_reads_as_missing_not_clean(project: Project) -> None:
