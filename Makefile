@@ -25,8 +25,12 @@ test: setup
 	scripts/install-jq
 	scripts/install-semgrep
 	scripts/install-go-tool actionlint github.com/rhysd/actionlint/cmd/actionlint v1.7.12
+	scripts/install-go-tool regal github.com/open-policy-agent/regal v0.42.0
 	$(BIN)/ruff check engine tests benchmarks
+	scripts/regal-lint
 	$(DEPTRY)
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	rm -rf .readypolicy/self && mkdir -p .readypolicy/self
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile \
 		--junit-xml=.readypolicy/self/junit.xml --cov --cov-report=json:.readypolicy/self/coverage.json
@@ -48,10 +52,14 @@ tools:
 	scripts/install-opa
 
 lint: setup
+	scripts/install-go-tool regal github.com/open-policy-agent/regal v0.42.0
 	$(BIN)/ruff check engine tests benchmarks
+	scripts/regal-lint
 	$(DEPTRY)
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/readypolicy policy fmt --check
-	$(BIN)/readypolicy policy check
+	for pack in $(PACKS); do $(BIN)/readypolicy policy check --pack $$pack || exit 1; done
 
 # Rebuild and re-approve the committed bundles of every pack (bundles/*.tar.gz + bundles/lock.json)
 # after a policy change, then drop bundle files the lock no longer names. Builds are reproducible:

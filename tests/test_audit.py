@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from readypolicy.audit.chain import entry_hash
 from readypolicy.audit.export import deterministic_targz
 from readypolicy.audit.prune import parse_age, prune_evidence
 from readypolicy.audit.trail import AuditError
 from readypolicy.canonical import digest, parse_rfc3339, rfc3339, utc_now
 from readypolicy.policy.bundle_read import read_members
 from readypolicy.policy.interface import PolicyError
+from readypolicy.store.chain import entry_hash
 from readypolicy.store.interface import DecisionRow, Store
 from signed_project import PASSWORD, SignedProject, signed_project
 from store_workers import make_record

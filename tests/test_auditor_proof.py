@@ -25,11 +25,11 @@ from typing import Any
 import pytest
 
 from readypolicy.audit.archive_chain import check_chain
-from readypolicy.audit.chain import entry_hash
 from readypolicy.audit.checkpoint import checkpoint_statement
 from readypolicy.audit.trail import AuditError
 from readypolicy.canonical import digest
 from readypolicy.signing import key_signer, key_verifier, write_bundle
+from readypolicy.store.chain import entry_hash
 from readypolicy.store.open import open_store
 from readypolicy.tarballs import deterministic_targz
 from signed_project import PASSWORD, SignedProject, signed_project

@@ -13,9 +13,9 @@ import psycopg
 import pytest
 
 from pgserver import PgServer
-from readypolicy.audit.chain import verify_chain
 from readypolicy.decision.record import record_id
 from readypolicy.evidence.ingest import IngestOptions, ingest
+from readypolicy.store.chain import verify_chain
 from readypolicy.store.open import open_store
 from support import REPO, coverage_json, make_project, start_server_or_skip
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
+from readypolicy.policy.pack import _parsed, config_data, load_pack, pack_dir
 from readypolicy.safeio import UnsafeInputError, loads_yaml
-from support import coverage_json, make_project, run_cli
+from support import REPO, coverage_json, make_project, require_opa, run_cli
 
 SIGNING_MODULES = ("readypolicy.signing", "sigstore", "cryptography", "tuf", "securesystemslib")
 
@@ -36,6 +38,39 @@ def test_eval_without_approver_keys_does_not_load_the_signing_stack(tmp_path: Pa
     assert {"readypolicy.evaluate", "readypolicy.waivers.gate"} <= modules
     loaded = sorted(m for m in modules if m.startswith(SIGNING_MODULES))
     assert loaded == []
+
+
+INGEST_ONLY_MODULES = ("defusedxml", "jsonschema", "requests", "referencing", "readypolicy.evidence.schemas")
+"""Parsers and validators of artifacts: an `eval` reads stored, already validated evidence and needs none."""
+
+
+def test_eval_does_not_load_the_artifact_parsers_or_validators(tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    assert run_cli("ingest", coverage_json(tmp_path / "c.json", 95, 100), "-m", "svc", "-r", "r1",
+                   cwd=project).returncode == 0
+    done = run_cli("eval", "-m", "svc", "-r", "r1", "--no-record", cwd=project, env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    modules = imported_modules(done.stderr)
+    assert "readypolicy.evaluate" in modules
+    assert sorted(m for m in modules if m.startswith(INGEST_ONLY_MODULES)) == []
+
+
+def test_a_gate_on_the_pinned_opa_runs_one_opa_process(tmp_path: Path) -> None:
+    """The restricted capabilities ship with the package: no `opa capabilities` process per gate (about 25 ms)."""
+    project = make_project(tmp_path)
+    calls = tmp_path / "opa-calls.log"
+    wrapper = tmp_path / "opa"
+    wrapper.write_text(f'#!/bin/sh\necho "$1" >> {calls}\nexec {require_opa()} "$@"\n', encoding="utf-8")
+    wrapper.chmod(0o755)
+    config = project / "readypolicy.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace(f"opa: {require_opa()}", f"opa: {wrapper}"), encoding="utf-8")
+    assert run_cli("ingest", coverage_json(tmp_path / "c.json", 95, 100), "-m", "svc", "-r", "r1",
+                   cwd=project).returncode == 0
+    for _ in range(2):
+        done = run_cli("eval", "-m", "svc", "-r", "r1", "--no-record", cwd=project)
+        assert done.returncode == 0, done.stderr[-2000:]
+    # `version` once (cached per binary), then one `eval` per gate; never `capabilities`.
+    assert calls.read_text(encoding="utf-8").split() == ["version", "eval", "eval"]
 
 
 NESTED = 65
@@ -72,3 +107,16 @@ def test_yaml_just_inside_the_nesting_limit_is_read() -> None:
     assert value == 1
     with pytest.raises(UnsafeInputError, match="nesting deeper than 64"):
         loads_yaml(("[" * 64 + "1" + "]" * 64).encode(), "deep.yaml")
+
+
+def test_pack_config_is_parsed_once_and_each_caller_gets_its_own_copy() -> None:
+    """Parsing once per process must not share one dict: a caller editing it cannot change the next lane's catalog."""
+    policy = load_pack(pack_dir(REPO / "policies", "readiness"))
+    expected = yaml.safe_load((REPO / "policies" / "config" / "data.yaml").read_text(encoding="utf-8"))
+    first = config_data(policy.files, policy.root, policy.pack)
+    assert first == expected
+    hits = _parsed.cache_info().hits
+    first["lanes"].clear()
+    second = config_data(policy.files, policy.root, policy.pack)
+    assert _parsed.cache_info().hits == hits + 1  # served from the parse cache...
+    assert second == expected  # ...yet untouched by the first caller's edit

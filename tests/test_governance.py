@@ -361,9 +361,8 @@ def _tamper_lib(project: Project, old: str, new: str) -> None:
 def test_tampered_rule_cannot_mark_blocking_check_advisory(tmp_path: Path) -> None:
     """A library whose enforcement falls back to advisory (the catalog says blocking): refused, nothing stored."""
     project = make_project(tmp_path)
-    _tamper_lib(project, '} else := "advisory" if {\n\tobject.get(config.checks[id], "enforcement", default_enforcement)'
-                         ' == "advisory"\n} else := "blocking"',
-                '} else := "advisory"')
+    _tamper_lib(project, '{"enforcement": advisory_if[object.get(entry, "enforcement", default_enforcement) == "advisory"]}',
+                '{"enforcement": "advisory"}')
     result = project.run("eval", "--module", "payments", "--lane", "candidate", "--revision", "abc")
     assert result.exit_code == 2
     assert "but the pack's catalog makes it blocking" in result.stderr
@@ -373,7 +372,7 @@ def test_tampered_rule_cannot_mark_blocking_check_advisory(tmp_path: Path) -> No
 def test_tampered_rule_cannot_block_on_an_advisory_check(tmp_path: Path) -> None:
     project = make_project(tmp_path)
     _set_enforcement(project, tests__unit={"enforcement": "advisory"})
-    _tamper_lib(project, 'enforcement(id) == "advisory"\n} else := r', 'false\n} else := r')
+    _tamper_lib(project, 'enforcement.enforcement == "advisory"\n} else := r', 'false\n} else := r')
     result = project.run("eval", "--module", "payments", "--lane", "candidate", "--revision", "abc")
     assert result.exit_code == 2
     assert f"check {CHECK} is fail" in result.stderr and "makes it advisory" in result.stderr

@@ -8,8 +8,8 @@ import sqlite3
 import psycopg
 import pytest
 
-from readypolicy.audit.chain import verify_chain
 from readypolicy.canonical import digest
+from readypolicy.store.chain import verify_chain
 from readypolicy.store.interface import DecisionRow, Store, StoreError
 from readypolicy.store.open import open_store
 from readypolicy.store.sql import SqlStore

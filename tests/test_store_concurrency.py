@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 
-from readypolicy.audit.chain import verify_chain
+from readypolicy.store.chain import verify_chain
 from readypolicy.store.interface import Store
 from readypolicy.store.open import open_store
 from store_workers import make_record

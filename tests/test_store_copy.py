@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from readypolicy.audit.chain import verify_chain
 from readypolicy.canonical import digest
 from readypolicy.cli.main import cli
+from readypolicy.store.chain import verify_chain
 from readypolicy.store.copy import copy_store
 from readypolicy.store.interface import Store, StoreError
 from readypolicy.store.open import open_store

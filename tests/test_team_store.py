@@ -24,9 +24,9 @@ import psycopg
 import pytest
 
 from pgserver import PgServer
-from readypolicy.audit.chain import verify_chain
 from readypolicy.canonical import digest
 from readypolicy.store import interface, sql
+from readypolicy.store.chain import verify_chain
 from readypolicy.store.copy import copy_store
 from readypolicy.store.interface import Store, StoreError
 from readypolicy.store.open import open_store

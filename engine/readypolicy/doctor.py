@@ -13,6 +13,7 @@ import json
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from readypolicy.config import CONFIG_NAME
@@ -140,7 +141,7 @@ def diagnose(rt: Runtime, keys: Sequence[Path]) -> list[Finding]:
                  "ingest evidence first (`readypolicy ingest` creates the store) or point --store / READYPOLICY_STORE at it"),
     ]
     for key in keys:
-        findings.append(_guarded(f"key {key}", lambda key=key: check_key(key), "regenerate it with `readypolicy keygen`"))
+        findings.append(_guarded(f"key {key}", partial(check_key, key), "regenerate it with `readypolicy keygen`"))
     if not keys:
         findings.append(Finding("keys", True, "no private key given or found in the project root (keyless signing needs none)"))
     return findings

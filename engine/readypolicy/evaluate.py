@@ -22,6 +22,7 @@ from readypolicy.errors import ReadyPolicyError
 from readypolicy.identifiers import check_identifier
 from readypolicy.policy import stage
 from readypolicy.policy.interface import PolicySet
+from readypolicy.records import DecisionRecord, PolicyInput
 from readypolicy.store.interface import EvidenceRecord, Store, checked_evidence
 
 
@@ -43,9 +44,9 @@ class Subject:
 class Evaluation:
     """One decision and what it was made from."""
 
-    record: dict[str, Any]
+    record: DecisionRecord
     """The decision record."""
-    policy_input: dict[str, Any]
+    policy_input: PolicyInput
     """The exact input the policy saw (for explain and replay)."""
     evidence: tuple[EvidenceRecord, ...]
     """The evidence documents used."""
@@ -86,7 +87,7 @@ def target_lanes(store: Store, subject: Subject, lanes: Sequence[str]) -> tuple[
     if not manifests:
         return tuple(lanes[:1])
     target = manifests[0].document.get("data", {}).get("target_lane")
-    if target not in lanes:
+    if not isinstance(target, str) or target not in lanes:
         return tuple(lanes)
     return tuple(lanes[: list(lanes).index(target) + 1])
 

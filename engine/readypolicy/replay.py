@@ -9,7 +9,7 @@ failed" always says which check, field or document disagreed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from readypolicy.evaluate import Subject, decide
 from readypolicy.policy.bundle_build import bundle_file_name
 from readypolicy.policy.bundle_read import read_bundle
 from readypolicy.policy.interface import PolicyError, PolicySet
-from readypolicy.runtime import Runtime
+from readypolicy.records import DecisionRecord
 from readypolicy.signing.attest import differences
 from readypolicy.store.interface import EvidenceRecord, Store, evidence_problem
 
@@ -40,9 +40,9 @@ class ReplayError(ReadyPolicyError):
 class ReplayResult:
     """The outcome of deciding a recorded decision again."""
 
-    recorded: dict[str, Any]
+    recorded: Mapping[str, Any]
     """The decision record as recorded (and, when signed, verified)."""
-    replayed: dict[str, Any]
+    replayed: DecisionRecord
     """The record the replay produced."""
     differences: tuple[str, ...]
     """Record paths that differ, most telling first (input digest, checks, allow, then the rest)."""
@@ -58,7 +58,7 @@ class ReplayResult:
         )
 
 
-def recorded_evidence(record: dict[str, Any], store: Store) -> tuple[EvidenceRecord, ...]:
+def recorded_evidence(record: Mapping[str, Any], store: Store) -> tuple[EvidenceRecord, ...]:
     """The exact evidence documents a decision names, each checked against its recorded digest."""
     found: list[EvidenceRecord] = []
     for entry in record.get("evidence") or []:
@@ -74,7 +74,7 @@ def recorded_evidence(record: dict[str, Any], store: Store) -> tuple[EvidenceRec
     return tuple(found)
 
 
-def select_policy(record: dict[str, Any], candidates: Sequence[tuple[str, Callable[[], PolicySet]]]) -> PolicySet:
+def select_policy(record: Mapping[str, Any], candidates: Sequence[tuple[str, Callable[[], PolicySet]]]) -> PolicySet:
     """The first candidate policy set whose digest is the recorded one.
 
     Candidates are loaded lazily and in order; one that cannot be loaded is skipped, so a missing
@@ -96,26 +96,26 @@ def select_policy(record: dict[str, Any], candidates: Sequence[tuple[str, Callab
 
 
 def policy_candidates(
-    rt: Runtime, record: dict[str, Any], explicit: Path | None
+    record: Mapping[str, Any], explicit: Path | None, bundles_dir: Path, load_source: Callable[[str], PolicySet]
 ) -> list[tuple[str, Callable[[], PolicySet]]]:
     """Where the recorded policy may be found: the given bundle alone, else the built bundle, else the tree.
 
-    A bundle built by `policy build` is named by its pack and revision in the bundles directory,
-    so the record's pack and revision say where it would be; the current source tree of the pack
-    is tried last and only counts if its digest still matches.
+    A bundle built by `policy build` is named by its pack and revision in `bundles_dir`, so the
+    record's pack and revision say where it would be; the current source tree of the pack
+    (`load_source(pack)`) is tried last and only counts if its digest still matches.
     """
     if explicit is not None:
         return [(str(explicit), lambda: read_bundle(explicit))]
     pack = str(record.get("pack"))
     revision = str((record.get("policy") or {}).get("revision", ""))
-    built = rt.config.path(rt.config.bundles) / bundle_file_name(pack, revision)
+    built = bundles_dir / bundle_file_name(pack, revision)
     return [
         (str(built), lambda: read_bundle(built)),
-        (f"source tree of pack {pack!r}", lambda: rt.policy(pack=pack)),
+        (f"source tree of pack {pack!r}", lambda: load_source(pack)),
     ]
 
 
-def _compare(recorded: dict[str, Any], replayed: dict[str, Any]) -> tuple[str, ...]:
+def _compare(recorded: Mapping[str, Any], replayed: DecisionRecord) -> tuple[str, ...]:
     """Differing paths, ordered so the first says most: input, then checks, then allow, then the rest."""
     found = [p for p in differences(recorded, replayed) if p not in PROVENANCE_PATHS]
 
@@ -129,7 +129,7 @@ def _compare(recorded: dict[str, Any], replayed: dict[str, Any]) -> tuple[str, .
     return tuple(sorted(found, key=rank))
 
 
-def _engine_warnings(recorded: dict[str, Any], replayed: dict[str, Any]) -> tuple[str, ...]:
+def _engine_warnings(recorded: Mapping[str, Any], replayed: DecisionRecord) -> tuple[str, ...]:
     was, now = recorded.get("engine") or {}, replayed["engine"]
     if (was.get("name"), was.get("version")) == (now["name"], now["version"]):
         return ()
@@ -140,7 +140,7 @@ def _engine_warnings(recorded: dict[str, Any], replayed: dict[str, Any]) -> tupl
 
 
 def replay_decision(
-    record: dict[str, Any], store: Store, policy: PolicySet, engine: RegoEngine, cache_dir: Path
+    record: Mapping[str, Any], store: Store, policy: PolicySet, engine: RegoEngine, cache_dir: Path
 ) -> ReplayResult:
     """Decide `record` again from its recorded evidence, policy, time and waivers, and compare."""
     recorded_digest = (record.get("policy") or {}).get("digest")

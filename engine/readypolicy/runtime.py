@@ -14,7 +14,6 @@ from readypolicy.engines.interface import RegoEngine
 from readypolicy.engines.locate import find_opa
 from readypolicy.engines.opa_binary import OpaBinary
 from readypolicy.engines.opa_cli import OpaCliEngine
-from readypolicy.policy.bundle_read import read_bundle
 from readypolicy.policy.interface import PolicySet
 from readypolicy.policy.pack import load_pack, pack_dir
 from readypolicy.store.interface import Store
@@ -28,6 +27,7 @@ class Runtime:
     config: Config
     """Resolved settings."""
     _store: Store | None = field(default=None, init=False)
+    _policies: dict[tuple[str, Path | None], PolicySet] = field(default_factory=dict, init=False)
 
     @property
     def store(self) -> Store:
@@ -82,10 +82,21 @@ class Runtime:
         return self.config.lanes or tuple(self.policy().lanes)
 
     def policy(self, pack: str | None = None, bundle: Path | None = None) -> PolicySet:
-        """The policy set of a built bundle if given, else of the configured (or named) pack."""
-        if bundle is not None:
-            return read_bundle(bundle)
-        return load_pack(pack_dir(self.config.path(self.config.policies), pack or self.config.pack))
+        """The policy set of a built bundle if given, else of the configured (or named) pack.
+
+        Read once per command: every lane one `eval` decides uses the same files (a pack edited while
+        the command runs cannot give two lanes two policies), and the pack's YAML is parsed once, not
+        once per lane list, catalog and evaluation (about a tenth of a gate's CPU).
+        """
+        key = (pack or self.config.pack, bundle)
+        if key not in self._policies:
+            if bundle is not None:
+                from readypolicy.policy.bundle_read import read_bundle  # tarfile only when a bundle file is read
+
+                self._policies[key] = read_bundle(bundle)
+            else:
+                self._policies[key] = load_pack(pack_dir(self.config.path(self.config.policies), key[0]))
+        return self._policies[key]
 
     def close(self) -> None:
         """Release the store."""

@@ -8,23 +8,31 @@ DTDs, entity expansion and external references.
 Their error messages name the origin, the position and the problem, never the artifact's bytes:
 with a forced format any file can reach a parser (a planted symlink to a secrets file, say), and
 a quoted snippet in an error would copy that secret into the CI log.
+
+The writers at the end are the other half of "nothing half-written": every file readypolicy
+writes for others to read (reports, the lock, bundles, signed decisions, waivers, golden cases,
+OPA caches) appears whole or not at all, through one staging-and-rename helper.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import stat
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO
-from xml.etree.ElementTree import Element
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
-import defusedxml.ElementTree as DET
 import yaml
-from defusedxml import DefusedXmlException
 
 from readypolicy.errors import ReadyPolicyError
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 DEFAULT_MAX_DEPTH = 64
@@ -121,6 +129,9 @@ def _element_depth_exceeds(root: Element, max_depth: int) -> bool:
 
 def loads_xml(data: bytes, origin: str, max_depth: int = DEFAULT_MAX_DEPTH) -> Element:
     """Parse XML with defusedxml (no DTDs, entities or external references) and a depth limit."""
+    import defusedxml.ElementTree as DET  # loaded when XML is read (ingest), not by every `eval`
+    from defusedxml import DefusedXmlException
+
     try:
         root = DET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
@@ -163,7 +174,8 @@ def _too_deep_or_aliased(text: str, max_depth: int) -> bool:
     depth = 0
     for event in yaml.parse(text, Loader=_SAFE_LOADER):
         if isinstance(event, yaml.AliasEvent):
-            raise yaml.composer.ComposerError(None, None, "YAML aliases are not allowed", event.start_mark)
+            # libyaml's events carry yaml._yaml.Mark, which the stubs do not accept here; ComposerError only formats it
+            raise yaml.composer.ComposerError(None, None, "YAML aliases are not allowed", event.start_mark)  # type: ignore[arg-type]
         if isinstance(event, _OPENS):
             depth += 1
             if depth > max_depth:
@@ -227,3 +239,84 @@ def _value_depth_exceeds(value: Any, max_depth: int) -> bool:
         elif isinstance(node, list):
             stack.extend((child, depth + 1) for child in node)
     return False
+
+
+def _staging_name(target: Path) -> Path:
+    """A name beside `target` that no other process or thread uses (hidden, `.tmp`, same file system)."""
+    return target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+
+
+def _create_staged(target: Path, mode: int) -> tuple[int, Path]:
+    """Create a new staging file for `target` (refusing an existing one) with permissions `mode` minus the umask."""
+    while True:
+        staged = _staging_name(target)
+        try:
+            return os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode), staged
+        except FileExistsError:  # pragma: no cover - a 128-bit random name taken already
+            continue
+
+
+@contextmanager
+def atomic_open(path: Path, binary: bool = False, durable: bool = False, mode: int = 0o666) -> Iterator[IO[Any]]:
+    """A handle whose contents replace `path` in one rename when the block ends without an exception.
+
+    Readers and concurrent writers see the old file or the new one, never half of one; an exception
+    leaves `path` as it was and removes the staging file. `durable` syncs the bytes to disk before
+    the rename (the lock file: a crash must not leave an empty approval). `mode` 0o600 keeps a file
+    private to its owner; the umask applies either way.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, staged = _create_staged(path, mode)
+    try:
+        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8") as handle:
+            yield handle
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(staged, path)
+    finally:
+        staged.unlink(missing_ok=True)
+
+
+def write_atomic(path: Path, data: bytes | str, durable: bool = False, mode: int = 0o666) -> None:
+    """Write `data` (bytes as they are, text as UTF-8) to `path` whole or not at all (see `atomic_open`)."""
+    with atomic_open(path, binary=isinstance(data, bytes), durable=durable, mode=mode) as handle:
+        handle.write(data)
+
+
+@contextmanager
+def exclusive_directory(directory: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `directory` (flock on the directory itself) between processes.
+
+    For read-modify-write of a file in it, or renaming a set of files together; no lock file is left
+    beside them.
+    """
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def publish_together(directory: Path, writers: Sequence[tuple[Path, Callable[[Path], object]]], mode: int = 0o666) -> None:
+    """Write each file under a staging name, then rename them all holding a lock on `directory`.
+
+    Each `(target, write)` pair writes its file through `write(staging path)`. Each file appears
+    whole, and the set of them appears as one: a concurrent run renames its own set before or after
+    this one, never in between. The directory itself is the lock, so no lock file lies among them.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for target, write in writers:
+            fd, name = _create_staged(target, mode)
+            os.close(fd)
+            staged.append((name, target))
+            write(name)
+        with exclusive_directory(directory):
+            for temporary, target in staged:
+                os.replace(temporary, target)
+    finally:
+        for temporary, _target in staged:
+            temporary.unlink(missing_ok=True)

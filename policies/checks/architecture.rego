@@ -8,6 +8,16 @@ import rego.v1
 
 architecture_docs := lib.docs("architecture")
 
+# METADATA
+# title: Import contracts kept (no upward lane dependencies)
+# description: >-
+#   Every import-linter report keeps all its contracts, and at least the lane's
+#   architecture_contracts_min contracts were checked.
+# custom:
+#   id: architecture.imports
+#   severity: high
+#   remediation: >-
+#     Run import-linter with the module's contracts, fix the broken imports and ingest its output.
 result("architecture.imports", lane) := lib.verdict(
 	{sprintf("broken contract(s): %s", [concat(", ", sort(d.data.broken))]) |
 		some d in architecture_docs

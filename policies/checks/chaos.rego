@@ -10,9 +10,17 @@ import rego.v1
 
 chaos_docs := lib.docs("chaos")
 
-chaos_passed := {s | some d in chaos_docs; d.data.passed; some s in d.data.scenarios}
+chaos_passed contains s if {
+	some d in chaos_docs
+	d.data.passed
+	some s in d.data.scenarios
+}
 
-chaos_failed := {s | some d in chaos_docs; not d.data.passed; some s in d.data.scenarios}
+chaos_failed contains s if {
+	some d in chaos_docs
+	not d.data.passed
+	some s in d.data.scenarios
+}
 
 scenario_problems(required) := {sprintf("%s: failed (%s)", [s, titles]) |
 	some s in required
@@ -32,10 +40,30 @@ chaos_scenarios_verdict(lane, name) := lib.verdict(
 	required := lib.threshold(lane, name)
 }
 
+# METADATA
+# title: "Chaos experiments (partial failure, timeout, brownout, clock skew) pass"
+# description: >-
+#   Every scenario of the lane's chaos_scenarios_required has a passing experiment and none failing.
+# custom:
+#   id: chaos.basic
+#   severity: high
+#   remediation: >-
+#     Run a chaos experiment per required scenario (tag it with the scenario) and ingest the
+#     journals.
 result("chaos.basic", lane) := chaos_scenarios_verdict(lane, "chaos_scenarios_required") if {
 	count(chaos_docs) > 0
 } else := lib.missing("chaos")
 
+# METADATA
+# title: Every chaos experiment validated its steady state
+# description: >-
+#   Every chaos experiment passed and probed its steady-state hypothesis before and after.
+# custom:
+#   id: chaos.validation
+#   severity: high
+#   remediation: >-
+#     Give each experiment a steady-state hypothesis probed before and after the method; fix what
+#     deviates.
 result("chaos.validation", _) := lib.verdict(
 	{sprintf("%s: %s", [d.data.title, chaos_flaw(d.data)]) | some d in chaos_docs; chaos_flaw(d.data)},
 	sprintf("all %d experiment(s) verified their steady state before and after", [count(chaos_docs)]),
@@ -60,6 +88,17 @@ chaos_verified(e) if {
 
 steady_word := {true: "met", false: "not met", null: "not probed"}
 
+# METADATA
+# title: Full chaos matrix passes (safety-control crash fails closed in time)
+# description: >-
+#   Every scenario of the lane's chaos_matrix_required passes, and the kill-switch drill shows the
+#   safety control failing closed within fail_closed_ms_below.
+# custom:
+#   id: chaos.matrix
+#   severity: critical
+#   remediation: >-
+#     Run the safety-crash, network-partition, memory-corruption, timeout and high-load experiments;
+#     make the safety control fail closed fast.
 result("chaos.matrix", lane) := lib.missing("chaos") if {
 	count(chaos_docs) == 0
 } else := lib.missing_operation("killswitch-drill") if {

@@ -35,6 +35,16 @@ docs_problems(lane) := ({sprintf("the manifest names no %s document", [key]) |
 	doc_file(path).bytes == 0
 }
 
+# METADATA
+# title: "Public API, flags and runbook documented"
+# description: >-
+#   Each document the lane's docs_required names is declared in the manifest, present in the docs
+#   evidence and not empty.
+# custom:
+#   id: docs.present
+#   severity: medium
+#   remediation: >-
+#     Write the documents the manifest's docs section names and ingest the docs directory.
 result("docs.present", lane) := lib.missing("manifest") if {
 	not lib.has_manifest
 } else := lib.missing("docs") if {

@@ -8,7 +8,7 @@ sboms := lib.docs("sbom")
 
 # SPDX ids compare case-insensitively; an allow-list entry may also be a licence name as an SBOM
 # tool writes it, compared the same way.
-allowed_licenses := {lower(l) | some l in lib.config.licenses.allowed}
+allowed_licenses contains lower(l) if some l in lib.config.licenses.allowed
 
 # The licence ids of one SBOM licence entry: an SPDX expression is split into its ids, so
 # `MIT OR GPL-3.0-only` needs both MIT and GPL-3.0-only allowed (the choice an OR offers is not
@@ -49,13 +49,15 @@ unknown_note(n) := sprintf("; %d component(s) declare no licence", [n]) if n > 0
 # title: SBOM licences on the allow-list
 # description: >-
 #   Every licence the module's SBOM names (CycloneDX or SPDX, any scope) is on the pack's
-#   allow-list, data.readiness.config.licenses.allowed. Components that declare no licence are
-#   named in the message, and fail the check above the lane's licenses_unknown_max when the lane
-#   sets one. No SBOM is missing evidence.
+#   allow-list, data.readiness.config.licenses.allowed. Components that declare no licence are named
+#   in the message, and fail the check above the lane's licenses_unknown_max when the lane sets one.
+#   No SBOM is missing evidence.
 # custom:
-#   check: licenses.allowed
-#   needs: [sbom]
-#   thresholds: [licenses_unknown_max]
+#   id: licenses.allowed
+#   severity: high
+#   remediation: >-
+#     Replace or get legal approval for each dependency whose licence is not in licenses.allowed,
+#     then ingest the SBOM (CycloneDX or SPDX JSON).
 result("licenses.allowed", lane) := lib.verdict(
 	license_problems(lane),
 	concat("; ", sort([license_summary(s) | some s in sboms])),

@@ -3,7 +3,7 @@
 package readiness.licenses_test
 
 import data.readiness.checks
-import data.readiness.checks_test.good
+import data.readiness.checks_test
 import rego.v1
 
 config := {
@@ -27,7 +27,7 @@ sbom(scope, licenses, unlicensed) := {
 	},
 }
 
-with_sboms(docs) := json.patch(good, [{"op": "add", "path": "/evidence/sbom", "value": docs}])
+with_sboms(docs) := json.patch(checks_test.good, [{"op": "add", "path": "/evidence/sbom", "value": docs}])
 
 res(lane, inp) := r if {
 	r := checks.result("licenses.allowed", lane) with input as inp with data.readiness.config as config
@@ -86,7 +86,7 @@ test_an_sbom_without_licences_fails_only_where_unknown_ones_are_capped if {
 }
 
 test_no_sbom_is_missing if {
-	r := res("integration", object.union(good, {"evidence": object.remove(good.evidence, ["sbom"])}))
+	r := res("integration", object.union(checks_test.good, {"evidence": object.remove(checks_test.good.evidence, ["sbom"])}))
 	r.status == "missing"
 	r.message == "no sbom evidence was ingested for this module revision"
 }

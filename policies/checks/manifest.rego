@@ -4,15 +4,21 @@ package readiness.checks
 import data.readiness.lib
 import rego.v1
 
-result("manifest.present", _) := lib.pass(
+# METADATA
+# title: Lane manifest present
+# description: >-
+#   The lane manifest (module.lane.yaml) was ingested and describes this module; one that names
+#   another module fails.
+# custom:
+#   id: manifest.present
+#   severity: critical
+#   remediation: >-
+#     Add module.lane.yaml (module, owner, lanes, slo, telemetry, capacity) and ingest it.
+result("manifest.present", _) := lib.verdict(
+	{sprintf("the manifest describes module %q, not %q", [m.module, input.module]) | m.module != input.module},
 	sprintf("manifest for %s owned by %s, target lane %s", [m.module, m.owner, m.target_lane]),
 	lib.digests(lib.docs("manifest")),
 ) if {
 	m := input.manifest
-	m.module == input.module
-} else := lib.fail(
-	sprintf("the manifest describes module %q, not %q", [input.manifest.module, input.module]),
-	lib.digests(lib.docs("manifest")),
-) if {
-	input.manifest.module != input.module
+	is_string(m.module)
 } else := lib.missing("manifest")

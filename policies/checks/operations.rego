@@ -55,6 +55,16 @@ all_true(d, keys) := {sprintf("%s is not shown (%v)", [key, object.get(details(d
 	object.get(details(d), key, null) != true
 }
 
+# METADATA
+# title: Shadow traffic validated for 12 hours or more
+# description: >-
+#   A passed shadow-traffic record ran at least shadow_hours_min hours with a mismatch rate of at
+#   most shadow_mismatch_rate_max.
+# custom:
+#   id: shadow.traffic
+#   severity: high
+#   remediation: >-
+#     Shadow live traffic long enough, compare the outputs and ingest a ShadowTraffic record.
 result("shadow.traffic", lane) := lib.verdict(
 	((outcome_problems(d) | bounded(d, "duration_hours", lane, "shadow_hours_min", "shadow traffic duration (hours)")) | bounded(d, "mismatch_rate", lane, "shadow_mismatch_rate_max", "the shadow mismatch rate")),
 	sprintf("shadowed live traffic for %v hours with a mismatch rate of %v", [detail(d, "duration_hours"), detail(d, "mismatch_rate")]),
@@ -79,6 +89,16 @@ claim_note(d) := sprintf(" (the record's claimed %s× is ignored)", [lib.two_dec
 	abs(claimed - load_multiplier(d)) > 0.01 * load_multiplier(d)
 } else := ""
 
+# METADATA
+# title: Load test at twice the expected capacity
+# description: >-
+#   A passed load test reached load_multiplier_min times the manifest's expected capacity
+#   (recomputed from the measurement) within load_error_rate_max.
+# custom:
+#   id: load.capacity
+#   severity: high
+#   remediation: >-
+#     Load-test at 2x the manifest's capacity.expected_rps and ingest a LoadTest record.
 result("load.capacity", lane) := lib.verdict(
 	((outcome_problems(d) | load_problems(d, lane)) | bounded(d, "error_rate", lane, "load_error_rate_max", "the load-test error rate")),
 	sprintf("load test reached %s× the expected capacity (%v rps)%s with error rate %v", [multiplier_text(d), detail(d, "achieved_rps"), claim_note(d), detail(d, "error_rate")]),
@@ -101,6 +121,16 @@ load_problems(d, lane) := {sprintf("the load test reached %s× the expected capa
 
 gdpr_controls := ["processing_registry", "consent", "data_minimization", "access_audit_trail", "cross_border_protection"]
 
+# METADATA
+# title: GDPR evidence complete
+# description: >-
+#   A passed GDPR record shows every control and an erasure latency under gdpr_erasure_ms_below.
+# custom:
+#   id: gdpr.evidence
+#   severity: critical
+#   remediation: >-
+#     Record processing registry, consent, erasure latency, data minimization, access audit trail
+#     and cross-border protection in a GdprEvidence record.
 result("gdpr.evidence", lane) := lib.verdict(
 	((outcome_problems(d) | all_true(d, gdpr_controls)) | bounded(d, "erasure_latency_ms", lane, "gdpr_erasure_ms_below", "erasure latency (ms)")),
 	sprintf("processing registry, consent, data minimization, access audit trail and cross-border protection shown; erasure in %v ms", [detail(d, "erasure_latency_ms")]),
@@ -109,6 +139,16 @@ result("gdpr.evidence", lane) := lib.verdict(
 	d := lib.operation("gdpr")
 } else := lib.missing_operation("gdpr")
 
+# METADATA
+# title: Audit logging enabled with retention
+# description: >-
+#   A passed audit-logging record shows logging enabled with at least audit_retention_days_min days
+#   of retention.
+# custom:
+#   id: audit.logging
+#   severity: high
+#   remediation: >-
+#     Enable audit logging with the required retention and ingest an AuditLogging record.
 result("audit.logging", lane) := lib.verdict(
 	((outcome_problems(d) | all_true(d, ["enabled"])) | bounded(d, "retention_days", lane, "audit_retention_days_min", "audit log retention (days)")),
 	sprintf("audit logging enabled with %v days of retention", [detail(d, "retention_days")]),
@@ -117,6 +157,16 @@ result("audit.logging", lane) := lib.verdict(
 	d := lib.operation("audit-logging")
 } else := lib.missing_operation("audit-logging")
 
+# METADATA
+# title: Disaster-recovery drill within RTO/RPO
+# description: >-
+#   A recent, passed disaster-recovery drill restored and verified data within the lane's RTO and
+#   RPO ceilings.
+# custom:
+#   id: dr.drill
+#   severity: high
+#   remediation: >-
+#     Run a restore drill, verify the restored data and ingest a DisasterRecoveryDrill record.
 result("dr.drill", lane) := lib.verdict(
 	(((drill_problems(d, lane) | all_true(d, ["restore_verified"])) | bounded(d, "rto_minutes", lane, "dr_rto_minutes_max", "recovery time (minutes)")) | bounded(d, "rpo_minutes", lane, "dr_rpo_minutes_max", "recovery point (minutes)")),
 	sprintf("disaster-recovery drill restored and verified in %v min (RPO %v min) on %s", [detail(d, "rto_minutes"), detail(d, "rpo_minutes"), d.data.performed_at]),
@@ -125,6 +175,17 @@ result("dr.drill", lane) := lib.verdict(
 	d := lib.operation("dr-drill")
 } else := lib.missing_operation("dr-drill")
 
+# METADATA
+# title: Canary simulation promoted without rollback
+# description: >-
+#   A passed canary simulation went through canary_steps_min steps within
+#   canary_error_budget_burn_max and was not rolled back.
+# custom:
+#   id: canary.simulation
+#   severity: high
+#   remediation: >-
+#     Simulate a stepped canary rollout within the error budget and ingest a CanarySimulation
+#     record.
 result("canary.simulation", lane) := lib.verdict(
 	(((outcome_problems(d) | bounded(d, "steps", lane, "canary_steps_min", "the number of canary steps")) | bounded(d, "error_budget_burn", lane, "canary_error_budget_burn_max", "the error-budget burn")) | {"the canary was rolled back" | object.get(details(d), "rolled_back", null) != false}),
 	sprintf("canary promoted through %v steps burning %v of the error budget", [detail(d, "steps"), detail(d, "error_budget_burn")]),
@@ -136,6 +197,16 @@ result("canary.simulation", lane) := lib.verdict(
 # Health endpoints: details.endpoints maps each probe (health, ready, live) to {path, ok}.
 endpoints(d) := object.get(details(d), "endpoints", {})
 
+# METADATA
+# title: "Health, readiness and liveness endpoints answer"
+# description: >-
+#   A passed health-endpoints record shows every endpoint of the lane's health_endpoints_required
+#   answering.
+# custom:
+#   id: health.endpoints
+#   severity: high
+#   remediation: >-
+#     Serve /health, /ready and /live, probe them, and ingest a HealthEndpoints record.
 result("health.endpoints", lane) := lib.verdict(
 	outcome_problems(d) | {sprintf("%s endpoint is not shown answering (%v)", [name, object.get(endpoints(d), name, "not recorded")]) |
 		some name in lib.threshold(lane, "health_endpoints_required")

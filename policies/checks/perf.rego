@@ -14,7 +14,7 @@ perf_entries := [{"name": name, "metric": m, "digest": d.digest} |
 ]
 
 # When two reports measure the same operation, the slower one speaks for it.
-perf_metrics := {name: perf_entries[i] |
+perf_metrics[name] := perf_entries[i] if {
 	some name in {e.name | some e in perf_entries}
 	ranked := sort([[judged_ms(e.metric), j] | some j, e in perf_entries; e.name == name])
 	i := ranked[count(ranked) - 1][1]
@@ -28,48 +28,56 @@ perf_digests := sort({e.digest | some e in perf_entries})
 
 # hyperfine -i keeps timing a command that exits non-zero: those times are not latencies of the
 #   operation, so any failed run fails the operation (in every report, not only the slowest).
-failed_runs := {[e.name, msg] |
+failed_runs contains [e.name, msg] if {
 	some e in perf_entries
 	e.metric.failed_runs > 0
 	msg := sprintf("%s: %v of %v run(s) exited non-zero; timings of a failing command are not latencies", [e.name, e.metric.failed_runs, object.get(e.metric, "sample_size", null)])
 }
 
-result("perf.baseline", _) := baseline_verdict if {
+# METADATA
+# title: Performance baseline with p50/p95/p99 and CI95
+# description: >-
+#   Every perf metric has p50/p95/p99 and a CI95 of p95, and no benchmark run exited non-zero.
+# custom:
+#   id: perf.baseline
+#   severity: medium
+#   remediation: >-
+#     Ingest latency samples or a perf report with p50/p95/p99 and a bootstrap CI95 of p95.
+result("perf.baseline", _) := lib.verdict(baseline_problems, baseline_summary, perf_digests) if {
 	count(perf_entries) > 0
 } else := lib.missing("perf")
 
-baseline_verdict := lib.fail(concat("; ", sort({msg | some [_, msg] in failed_runs})), perf_digests) if {
+# Every failed run first; only without any, the metrics that have no CI95 to judge p95 on.
+default baseline_problems := set()
+
+baseline_problems := {msg | some [_, msg] in failed_runs} if {
 	count(failed_runs) > 0
-} else := lib.fail(
-	sprintf("metric(s) without a CI95 of p95: %s", [concat(", ", sort(no_ci))]),
-	perf_digests,
-) if {
+} else := {sprintf("metric(s) without a CI95 of p95: %s", [concat(", ", sort(no_ci))])} if {
 	no_ci := {name | some name, x in perf_metrics; x.metric.ci95 == null}
 	count(no_ci) > 0
-} else := lib.pass(
-	concat("; ", [sprintf("%s p50 %s / p95 %s / p99 %s, p95 CI95 [%s, %s]", [
-		name, lib.duration_ms(m.p50_ms), lib.duration_ms(m.p95_ms), lib.duration_ms(m.p99_ms),
-		lib.duration_ms(m.ci95.lower_ms), lib.duration_ms(m.ci95.upper_ms),
-	]) |
-		some name in sort(object.keys(perf_metrics))
-		m := perf_metrics[name].metric
-	]),
-	perf_digests,
-)
+}
+
+baseline_summary := concat("; ", [sprintf("%s p50 %s / p95 %s / p99 %s, p95 CI95 [%s, %s]", [
+	name, lib.duration_ms(m.p50_ms), lib.duration_ms(m.p95_ms), lib.duration_ms(m.p99_ms),
+	lib.duration_ms(m.ci95.lower_ms), lib.duration_ms(m.ci95.upper_ms),
+]) |
+	some name in sort(object.keys(perf_metrics))
+	m := perf_metrics[name].metric
+])
 
 # SLO budgets. The manifest's `slo: {<op>_p95_ms: N}` is the module's claim; the lane's ceiling
 #   in policy data (threshold <op>_p95_ms_max, else the general slo_p95_ms_max) bounds it. The
 #   budget judged is the lower of the two, so nothing in evidence can raise a bound, and an
 #   operation the policy sets a ceiling of its own for is judged even when the manifest omits it.
-slo_claims := {op: budget |
+slo_claims[op] := budget if {
 	some key, budget in manifest_slo
 	endswith(key, "_p95_ms")
 	op := trim_suffix(key, "_p95_ms")
 }
 
-manifest_slo := input.manifest.slo if {
-	is_object(input.manifest.slo)
-} else := {}
+default manifest_slo := {}
+
+manifest_slo := input.manifest.slo if is_object(input.manifest.slo)
 
 # A claim the policy can use: a positive number of milliseconds.
 valid_claim(op) := b if {
@@ -82,7 +90,7 @@ ceiling_name(op) := sprintf("%s_p95_ms_max", [op])
 
 # Operations judged in a lane: every one the manifest budgets, and every measured one the lane
 # sets a ceiling of its own for.
-slo_ops(lane) := {op | some op, _ in slo_claims} | {op |
+slo_ops(lane) := object.keys(slo_claims) | {op |
 	some op, _ in perf_metrics
 	lib.threshold(lane, ceiling_name(op))
 }
@@ -96,13 +104,19 @@ slo_ceiling(lane, op) := [name, lib.threshold(lane, name)] if {
 # [ms, which budget applied] for an operation in a lane: the lower of claim and ceiling.
 slo_budget(lane, op) := [claim, "manifest budget"] if {
 	claim := valid_claim(op)
-	claim <= slo_ceiling(lane, op)[1]
+	ceiling := slo_ceiling(lane, op)
+	claim <= ceiling[1]
 } else := [c[1], sprintf("lane maximum %s; the manifest claims %v ms", [c[0], valid_claim(op)])] if {
 	c := slo_ceiling(lane, op)
 	valid_claim(op)
 } else := [c[1], sprintf("lane maximum %s; the manifest sets no budget", [c[0]])] if {
 	c := slo_ceiling(lane, op)
 }
+
+# A manifest without any budget is the one problem; otherwise every budget's.
+perf_slo_problems(lane) := {"the manifest declares no <op>_p95_ms SLO budget"} if {
+	count(slo_claims) == 0
+} else := slo_problems(lane)
 
 slo_problems(lane) := union({
 	{sprintf("%s: no perf metric named %q", [op, op]) |
@@ -116,9 +130,9 @@ slo_problems(lane) := union({
 	{sprintf("%s: p95 CI95 upper bound %s exceeds the %s budget (%s)", [op, shown[0], shown[1], budget[1]]) |
 		some op in slo_ops(lane)
 		budget := slo_budget(lane, op)
-		upper := perf_metrics[op].metric.ci95.upper_ms
-		upper > budget[0]
-		shown := lib.durations_ms(upper, budget[0])
+		upper_ms := perf_metrics[op].metric.ci95.upper_ms
+		upper_ms > budget[0]
+		shown := lib.durations_ms(upper_ms, budget[0])
 	},
 	{msg |
 		some op in slo_ops(lane)
@@ -135,14 +149,23 @@ slo_problems(lane) := union({
 	},
 })
 
+# METADATA
+# title: p95 within the SLO budget (judged on the CI95 upper bound)
+# description: >-
+#   Each budgeted operation's p95 CI95 upper bound is within the lower of the manifest's budget and
+#   the lane's ceiling.
+# custom:
+#   id: perf.slo
+#   severity: high
+#   remediation: >-
+#     Bring the p95 CI95 upper bound under each SLO budget (the manifest's, capped by the lane's
+#     ceiling in policy data).
 result("perf.slo", lane) := lib.missing("manifest") if {
 	not lib.has_manifest
 } else := lib.missing("perf") if {
 	count(perf_entries) == 0
-} else := lib.fail("the manifest declares no <op>_p95_ms SLO budget", []) if {
-	count(slo_claims) == 0
 } else := lib.verdict(
-	slo_problems(lane),
+	perf_slo_problems(lane),
 	concat("; ", sort([sprintf("%s p95 CI95 upper %s <= %s (%s)", [op, shown[0], shown[1], budget[1]]) |
 		some op in slo_ops(lane)
 		budget := slo_budget(lane, op)

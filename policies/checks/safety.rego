@@ -11,29 +11,59 @@ safety := object.get(input.manifest, "safety", {})
 
 control_name := object.get(safety, "control", "the safety control")
 
+# METADATA
+# title: Safety control enabled by default
+# description: >-
+#   The manifest's safety control is enabled by default (safety.enabled_by_default true).
+# custom:
+#   id: safety.default_on
+#   severity: critical
+#   remediation: >-
+#     Ship the safety control switched on (manifest safety.enabled_by_default true) and name it in
+#     safety.control.
 result("safety.default_on", _) := lib.missing("manifest") if {
 	not lib.has_manifest
-} else := lib.pass(sprintf("%s is enabled by default", [control_name]), lib.digests(lib.docs("manifest"))) if {
-	safety.enabled_by_default == true
-} else := lib.fail(
-	sprintf("%s is not enabled by default (manifest safety.enabled_by_default is %v)", [control_name, object.get(safety, "enabled_by_default", "absent")]),
+} else := lib.verdict(
+	{sprintf("%s is not enabled by default (manifest safety.enabled_by_default is %v)", [control_name, object.get(safety, "enabled_by_default", "absent")]) |
+		object.get(safety, "enabled_by_default", null) != true
+	},
+	sprintf("%s is enabled by default", [control_name]),
 	lib.digests(lib.docs("manifest")),
 )
 
+# METADATA
+# title: "Safety control mode (advisory for candidate, strict from integration)"
+# description: >-
+#   The manifest's safety control runs in at least the lane's safety_mode_min (advisory, then
+#   strict).
+# custom:
+#   id: safety.mode
+#   severity: critical
+#   remediation: >-
+#     Run the safety control in the mode this lane requires and record it in manifest safety.mode.
 result("safety.mode", lane) := lib.missing("manifest") if {
 	not lib.has_manifest
 } else := safety_mode_verdict(object.get(safety, "mode", "absent"), lib.threshold(lane, "safety_mode_min"))
 
-safety_mode_verdict(mode, required) := lib.pass(
-	sprintf("%s runs in %s mode; this lane requires %s or stricter", [control_name, mode, required]),
+# The message states the mode and the lane's floor either way: it is the problem when the mode is
+# below the floor (or is no mode at all).
+safety_mode_verdict(mode, required) := lib.verdict(
+	{message | not lib.scales.safety_mode[mode] >= lib.scales.safety_mode[required]},
+	message,
 	lib.digests(lib.docs("manifest")),
 ) if {
-	lib.scales.safety_mode[mode] >= lib.scales.safety_mode[required]
-} else := lib.fail(
-	sprintf("%s runs in %s mode; this lane requires %s or stricter", [control_name, mode, required]),
-	lib.digests(lib.docs("manifest")),
-)
+	message := sprintf("%s runs in %s mode; this lane requires %s or stricter", [control_name, mode, required])
+}
 
+# METADATA
+# title: Kill-switch drill evidenced
+# description: >-
+#   A recent, passed kill-switch drill exercised the safety control the manifest names.
+# custom:
+#   id: safety.killswitch_drill
+#   severity: critical
+#   remediation: >-
+#     Run a kill-switch drill of the manifest's safety control and ingest a KillSwitchDrill record.
 result("safety.killswitch_drill", lane) := lib.verdict(
 	killswitch_problems(d, lane),
 	sprintf("kill-switch drill of %s passed %s (fail closed in %v ms)", [detail(d, "safety_control"), d.data.performed_at, detail(d, "fail_closed_ms")]),

@@ -9,6 +9,16 @@ import rego.v1
 
 schema_docs := lib.docs("schema")
 
+# METADATA
+# title: No breaking schema drift from the golden snapshot
+# description: >-
+#   No schema has more breaking changes from its golden snapshot than the lane's
+#   schema_breaking_max.
+# custom:
+#   id: schema.compat
+#   severity: high
+#   remediation: >-
+#     Restore the removed or narrowed schema parts, or version the schema as a new major.
 result("schema.compat", lane) := lib.verdict(
 	{sprintf("%s: %d breaking change(s): %s", [d.scope, d.data.breaking_count, changes]) |
 		some d in schema_docs
@@ -21,6 +31,17 @@ result("schema.compat", lane) := lib.verdict(
 	count(schema_docs) > 0
 } else := lib.missing("schema")
 
+# METADATA
+# title: Schema evolution protected (snapshot current)
+# description: >-
+#   Every schema has a golden snapshot that records all but schema_unrecorded_changes_max of its
+#   changes.
+# custom:
+#   id: schema.evolution
+#   severity: medium
+#   remediation: >-
+#     Review the compatible changes and update the golden snapshot so the next change is judged
+#     against it.
 result("schema.evolution", lane) := lib.verdict(
 	{sprintf("%s: %d change(s) not yet recorded in the snapshot (%s); at most %v allowed", [d.scope, n, concat(", ", sort({c.path | some c in d.data.compatible})), limit]) |
 		some d in schema_docs

@@ -28,39 +28,43 @@ sast_tool_ran(tool) if {
 
 sast_absent_tools(lane) := [t | some t in lib.threshold(lane, "sast_tools_required"); not sast_tool_ran(t)]
 
-result("security.sast", lane) := sast_verdict(lane, ds) if {
+# METADATA
+# title: "Static analysis (bandit, semgrep) passes"
+# description: >-
+#   Every scanner the lane requires reported, with no finding above the lane's sast_severity_max and
+#   no scan error.
+# custom:
+#   id: security.sast
+#   severity: high
+#   remediation: >-
+#     Run bandit and semgrep, fix or justify the findings at or above the lane's severity limit,
+#     ingest both reports.
+result("security.sast", lane) := lib.verdict(
+	sast_problems(lane),
+	sprintf("%d report(s) from %s, no finding above %s", [count(ds), concat(", ", sort({d.data.tool | some d in ds})), lib.threshold(lane, "sast_severity_max")]),
+	lib.digests(ds),
+) if {
 	ds := lib.docs("sast")
 	count(ds) > 0
 } else := lib.missing("sast")
 
-sast_verdict(lane, ds) := lib.fail(
-	sprintf("%d finding(s) above %s, first: %s %s at %s:%v", [
-		count(blocking), lib.threshold(lane, "sast_severity_max"),
-		blocking[0].tool, blocking[0].rule, blocking[0].file, blocking[0].line,
-	]),
-	lib.digests(ds),
-) if {
+# One problem at a time, the gravest first: findings, then scan errors, then a missing scanner.
+sast_problems(lane) := {sprintf("%d finding(s) above %s, first: %s %s at %s:%v", [
+	count(blocking), lib.threshold(lane, "sast_severity_max"),
+	blocking[0].tool, blocking[0].rule, blocking[0].file, blocking[0].line,
+])} if {
 	blocking := sast_blocking(lane)
 	count(blocking) > 0
-} else := lib.fail(
-	sprintf("scanners reported %d scan error(s): unscanned files are not clean files", [sast_errors]),
-	lib.digests(ds),
-) if {
+} else := {sprintf("scanners reported %d scan error(s): unscanned files are not clean files", [sast_errors])} if {
 	sast_errors > 0
-} else := lib.fail(
-	sprintf("no report from %s, which this lane requires", [concat(", ", absent)]),
-	lib.digests(ds),
-) if {
+} else := {sprintf("no report from %s, which this lane requires", [concat(", ", absent)])} if {
 	absent := sast_absent_tools(lane)
 	count(absent) > 0
-} else := lib.pass(
-	sprintf("%d report(s) from %s, no finding above %s", [count(ds), concat(", ", sort({d.data.tool | some d in ds})), lib.threshold(lane, "sast_severity_max")]),
-	lib.digests(ds),
-)
+} else := set()
 
 dependency_problems(lane) := (dependencies_unaudited | dependencies_skipped(lane)) | dependencies_vulnerable(lane)
 
-dependencies_unaudited := {sprintf("%s audited no package", [d.data.tool]) |
+dependencies_unaudited contains sprintf("%s audited no package", [d.data.tool]) if {
 	some d in lib.docs("dependencies")
 	d.data.audited == 0
 }
@@ -78,6 +82,17 @@ dependencies_vulnerable(lane) := {sprintf("%s: %s in %s %v is %s, above the %s t
 	lib.severity_rank(v.severity) > lib.severity_rank(ceiling)
 }
 
+# METADATA
+# title: Dependency audit passes (strict)
+# description: >-
+#   Every dependency audit audited some package, skipped at most dependency_skipped_max and found no
+#   vulnerability above dependency_severity_max.
+# custom:
+#   id: security.dependencies
+#   severity: high
+#   remediation: >-
+#     Upgrade vulnerable packages to a fixed version and make the auditor check every dependency
+#     (none skipped).
 result("security.dependencies", lane) := lib.verdict(
 	dependency_problems(lane),
 	sprintf("%d package(s) audited by %s, none skipped, no vulnerability above %s", [
@@ -106,20 +121,21 @@ severe_items contains {"where": sprintf("%s:%v", [f.file, f.line]), "what": f.ru
 	some f in d.data.findings
 }
 
+# METADATA
+# title: No critical vulnerabilities
+# description: >-
+#   No vulnerability or SAST finding above the lane's vuln_severity_max, and no dependency audit
+#   that audited nothing.
+# custom:
+#   id: security.no_critical_vulns
+#   severity: critical
+#   remediation: >-
+#     Fix every critical vulnerability or finding before anything else; these cannot wait for a
+#     waiver.
 result("security.no_critical_vulns", lane) := lib.missing("dependencies") if {
 	count(lib.docs("dependencies")) == 0
-} else := lib.fail(
-	sprintf("%d vulnerability/finding(s) above %s: %s", [count(found), lib.threshold(lane, "vuln_severity_max"), concat(", ", sort(found))]),
-	lib.digests(array.concat(lib.docs("dependencies"), lib.docs("sast"))),
-) if {
-	found := severe(lane)
-	count(found) > 0
-} else := lib.fail(
-	sprintf("%s: a report that audited no package is no evidence of no vulnerability", [concat("; ", sort(dependencies_unaudited))]),
-	lib.digests(lib.docs("dependencies")),
-) if {
-	count(dependencies_unaudited) > 0
-} else := lib.pass(
+} else := lib.verdict(
+	no_critical_problems(lane),
 	sprintf("no vulnerability or finding above %s in %d report(s); %d package(s) audited by %s", [
 		lib.threshold(lane, "vuln_severity_max"), count(lib.docs("dependencies")) + count(lib.docs("sast")),
 		sum([d.data.audited | some d in lib.docs("dependencies")]),
@@ -127,3 +143,11 @@ result("security.no_critical_vulns", lane) := lib.missing("dependencies") if {
 	]),
 	lib.digests(array.concat(lib.docs("dependencies"), lib.docs("sast"))),
 )
+
+# Severe findings first; only without any, an audit that audited nothing.
+no_critical_problems(lane) := {sprintf("%d vulnerability/finding(s) above %s: %s", [count(found), lib.threshold(lane, "vuln_severity_max"), concat(", ", sort(found))])} if {
+	found := severe(lane)
+	count(found) > 0
+} else := {sprintf("%s: a report that audited no package is no evidence of no vulnerability", [concat("; ", sort(dependencies_unaudited))])} if {
+	count(dependencies_unaudited) > 0
+} else := set()

@@ -15,6 +15,16 @@ declared_labels := object.get(object.get(object.get(input, "manifest", {}), "tel
 # Labels Prometheus itself adds (histogram buckets, summary quantiles, scrape target).
 builtin_labels := {l | some l in lib.config.telemetry.builtin_labels}
 
+# METADATA
+# title: Alert and recording rules have passing tests
+# description: >-
+#   promtool rule tests passed, at least telemetry_rule_tests_min of them, over rule files that
+#   define rules.
+# custom:
+#   id: telemetry.rule_tests
+#   severity: medium
+#   remediation: >-
+#     Write promtool rule tests, ingest the rule files (rules) and the test output (rule-tests).
 result("telemetry.rule_tests", lane) := lib.missing("telemetry (scope rule-tests)") if {
 	not telemetry("rule-tests")
 } else := lib.missing("telemetry (scope rules)") if {
@@ -46,8 +56,8 @@ rule_test_problems(lane) := (({sprintf("rule tests failed: %s", [concat(", ", t.
 # promtool's text output has verdicts but no count; its --junit report has both.
 uncounted_rule_tests := "the rule-test evidence does not say how many tests ran; ingest promtool's --junit report"
 
-distinct_values(e, label) := e.data.label_cardinality[label] if {
-	e.data.label_cardinality[label]
+distinct_values(e, label) := n if {
+	n := e.data.label_cardinality[label]
 } else := count(e.data.label_values[label])
 
 cardinality_problems(lane) := (({sprintf("%s{%s=%q}: %s", [v.metric, v.label, v.value, v.reason]) |
@@ -70,6 +80,17 @@ cardinality_problems(lane) := (({sprintf("%s{%s=%q}: %s", [v.metric, v.label, v.
 	count(extra) > 0
 }
 
+# METADATA
+# title: No high-cardinality telemetry labels
+# description: >-
+#   Every exposed label is declared in the manifest, has only declared values and at most
+#   telemetry_label_values_max distinct values.
+# custom:
+#   id: telemetry.cardinality
+#   severity: high
+#   remediation: >-
+#     Move ids, UUIDs and timestamps to span attributes; declare every metric label and its values
+#     in the manifest.
 result("telemetry.cardinality", lane) := lib.missing("manifest") if {
 	not lib.has_manifest
 } else := lib.missing("telemetry (scope exposition)") if {
@@ -84,6 +105,17 @@ result("telemetry.cardinality", lane) := lib.missing("manifest") if {
 
 # The contract: every label the manifest declares enumerates its values (a label without a
 # value list is unbounded by contract), and every alerting rule has at least one rule test.
+# METADATA
+# title: Telemetry contracts validated
+# description: >-
+#   Every label the manifest declares enumerates its values, and every alerting rule has a rule
+#   test.
+# custom:
+#   id: telemetry.contracts
+#   severity: medium
+#   remediation: >-
+#     Enumerate every declared label's values in the manifest and give each alerting rule a rule
+#     test.
 result("telemetry.contracts", _) := lib.missing("manifest") if {
 	not lib.has_manifest
 } else := lib.missing("telemetry (scope rules)") if {
@@ -113,6 +145,16 @@ contract_problems := (({sprintf("declared label %s lists no values", [label]) |
 	count(declared_labels) == 0
 }
 
+# METADATA
+# title: 24/7 monitoring with alerts that have runbooks
+# description: >-
+#   At least the lane's alerting_rules_min alerting rules exist, each with a runbook_url, and the
+#   rules are tested.
+# custom:
+#   id: monitoring.alerting
+#   severity: high
+#   remediation: >-
+#     Give every alerting rule a runbook_url annotation and ingest the rule files and their tests.
 result("monitoring.alerting", lane) := lib.missing("telemetry (scope rules)") if {
 	not telemetry("rules")
 } else := lib.missing("telemetry (scope rule-tests)") if {

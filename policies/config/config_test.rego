@@ -3,7 +3,7 @@
 package readiness.config_test
 
 import data.readiness.candidate
-import data.readiness.checks_test.good
+import data.readiness.checks_test
 import data.readiness.integration
 import data.readiness.lanes_test
 import data.readiness.lib
@@ -16,7 +16,7 @@ import rego.v1
 # file at its directory's path (policies/config → data.config). Everything
 # below evaluates `with data.readiness.config as config`, so both runs test this pack's values.
 config := data.config if {
-	data.config
+	is_object(data.config)
 } else := data.readiness.config
 
 lane_checks(lane) := ids if {
@@ -64,7 +64,7 @@ test_higher_lanes_include_lower_lanes if {
 }
 
 # The checks' production-ready input plus what only this pack's lanes ask for.
-ready := json.patch(good, [{"op": "add", "path": "/evidence/sbom", "value": [licenses_test.sbom("default", ["Apache-2.0", "MIT"], 0)]}])
+ready := json.patch(checks_test.good, [{"op": "add", "path": "/evidence/sbom", "value": [licenses_test.sbom("default", ["Apache-2.0", "MIT"], 0)]}])
 
 test_production_ready_input_passes_every_lane if {
 	decisions := [candidate.decision, integration.decision, production.decision] with input as ready with data.readiness.config as config
@@ -74,7 +74,7 @@ test_production_ready_input_passes_every_lane if {
 	}
 }
 
-low_coverage := json.patch(good, [
+low_coverage := json.patch(checks_test.good, [
 	{"op": "add", "path": "/evidence/coverage/0/data/line_percent", "value": 84.2},
 	{"op": "add", "path": "/evidence/coverage/0/data/lines_covered", "value": 842},
 ])
@@ -91,7 +91,7 @@ test_integration_requires_more_coverage_than_candidate if {
 }
 
 test_manifest_tightens_the_shipped_threshold if {
-	strict := json.patch(good, [{"op": "add", "path": "/manifest/thresholds", "value": {"production": {"coverage_line_min": 95}}}])
+	strict := json.patch(checks_test.good, [{"op": "add", "path": "/manifest/thresholds", "value": {"production": {"coverage_line_min": 95}}}])
 	d := production.decision with input as strict with data.readiness.config as config
 	check(d, "coverage.line").message == "line coverage 93.50% is not above the 95% this lane requires (935/1000 lines)"
 }
@@ -120,7 +120,7 @@ test_expired_waiver_is_ignored if {
 	not d.allow
 }
 
-advisory := json.patch(good, [{"op": "add", "path": "/manifest/safety/mode", "value": "advisory"}])
+advisory := json.patch(checks_test.good, [{"op": "add", "path": "/manifest/safety/mode", "value": "advisory"}])
 
 test_production_forbids_waiving_safety if {
 	d := production.decision with input as waived(advisory, "safety.mode", "production") with data.readiness.config as config
@@ -155,23 +155,23 @@ test_critical_vulns_unwaivable_in_every_lane if {
 }
 
 test_unwaivable_checks_per_lane if {
-	never := {"security.no_critical_vulns", "chaos.matrix", "gdpr.evidence", "audit.logging"}
-	in_production := {"manifest.present", "safety.default_on", "safety.mode", "safety.killswitch_drill"}
 	{id | some id in lane_checks("candidate"); not waivable(id, "candidate")} == {"security.no_critical_vulns"}
 	{id | some id in lane_checks("integration"); not waivable(id, "integration")} == {"security.no_critical_vulns"}
+	never := {"security.no_critical_vulns", "chaos.matrix", "gdpr.evidence", "audit.logging"}
+	in_production := {"manifest.present", "safety.default_on", "safety.mode", "safety.killswitch_drill"}
 	{id | some id in lane_checks("production"); not waivable(id, "production")} == never | in_production
 }
 
 test_waiver_longer_than_the_production_lifetime_is_ignored if {
 	# 6 days run: fine in production (7); 8 days: not, although integration would take it.
-	long := json.patch(waived(low_coverage, "coverage.line", "production"), [{"op": "add", "path": "/waivers/0/expires", "value": "2026-11-26T00:00:00Z"}])
 	check(production.decision, "coverage.line").status == "waived" with input as waived(low_coverage, "coverage.line", "production") with data.readiness.config as config
+	long := json.patch(waived(low_coverage, "coverage.line", "production"), [{"op": "add", "path": "/waivers/0/expires", "value": "2026-11-26T00:00:00Z"}])
 	check(production.decision, "coverage.line").status == "fail" with input as long with data.readiness.config as config
 	check(integration.decision, "coverage.line").status == "waived" with input as json.patch(long, [{"op": "add", "path": "/waivers/0/lane", "value": "integration"}]) with data.readiness.config as config
 }
 
 test_missing_evidence_denies if {
-	inp := json.patch(good, [{"op": "remove", "path": "/evidence/chaos"}])
+	inp := json.patch(checks_test.good, [{"op": "remove", "path": "/evidence/chaos"}])
 	d := candidate.decision with input as inp with data.readiness.config as config
 	not d.allow
 	statuses(d)["chaos.basic"] == "missing"

@@ -29,18 +29,18 @@ lane_thresholds(lane) := thresholds_by_lane[lane]
 
 # Both tables are rules, not function bodies, so OPA computes them once per evaluation instead
 # of once per check and threshold lookup (functions are not memoized).
-checks_by_lane := {lane: [id |
+checks_by_lane[lane] := [id |
 	some i, l in lane_order
 	i <= lane_index(lane)
 	some id in config.lanes[l].checks
-] |
+] if {
 	some lane in lane_order
 }
 
-thresholds_by_lane := {lane: object.union_n([object.get(config.lanes[l], "thresholds", {}) |
+thresholds_by_lane[lane] := object.union_n([object.get(config.lanes[l], "thresholds", {}) |
 	some i, l in lane_order
 	i <= lane_index(lane)
-]) |
+]) if {
 	some lane in lane_order
 }
 
@@ -116,7 +116,7 @@ docs(kind) := object.get(input.evidence, kind, [])
 
 # The document of a kind in a given scope.
 doc_in_scope(kind, scope) := d if {
-	some d in docs(kind)
+	some d in object.get(input.evidence, kind, []) # docs(kind), without a call per lookup
 	d.scope == scope
 }
 
@@ -130,8 +130,11 @@ missing_operation(type) := missing(sprintf("operations (type %s)", [type]))
 
 day_ns := (24 * 3600) * 1000000000
 
-# Whole days between a moment and the evaluation time (input.now, never the clock).
-age_days(moment) := (time.parse_rfc3339_ns(input.now) - time.parse_rfc3339_ns(moment)) / day_ns
+# The evaluation time (input.now, never the clock) in nanoseconds, parsed once per evaluation.
+now_ns := time.parse_rfc3339_ns(input.now)
+
+# Whole days between a moment and the evaluation time.
+age_days(moment) := (now_ns - time.parse_rfc3339_ns(moment)) / day_ns
 
 # Numbers for messages: `sprintf("%.2f")` cannot format integers, these can.
 two_decimals(x) := sprintf("%s.00", [format_int(x, 10)]) if {
@@ -151,9 +154,11 @@ missing(kind) := {
 }
 
 # A failing verdict listing every problem, or a pass with its message.
-verdict(problems, ok_message, evidence) := fail(concat("; ", sort(problems)), evidence) if {
+# (The objects of `fail` and `pass`, written out: every check ends here, and a call costs more than
+# the object.)
+verdict(problems, ok_message, evidence) := {"status": "fail", "message": concat("; ", sort(problems)), "evidence": evidence} if {
 	count(problems) > 0
-} else := pass(ok_message, evidence)
+} else := {"status": "pass", "message": ok_message, "evidence": evidence}
 
 # Whether a waiver may turn check `id` green in `lane`. The catalog entry is the one place that
 # says so: `waivable: false` (never) or `unwaivable_in: [lanes]`. A check the catalog does not
@@ -172,10 +177,13 @@ waivable(id, lane) if {
 # its `created`): a waiver expiring in 2199 never is. A lane without a lifetime has no waivers.
 in_force(w, lane) if {
 	created := time.parse_rfc3339_ns(w.created)
+
+	# Both times are parsed before either is compared: under --strict-builtin-errors a malformed
+	# `expires` is an error whatever `created` says, never a waiver silently skipped.
+	# regal ignore:defer-assignment
 	expires := time.parse_rfc3339_ns(w.expires)
-	now := time.parse_rfc3339_ns(input.now)
-	created <= now
-	now < expires
+	created <= now_ns
+	now_ns < expires
 	expires - created <= config.waivers.lifetime_days_max[lane] * day_ns
 }
 
@@ -201,38 +209,65 @@ waiver_for(id, lane) := ranked[0][1] if {
 # else blocking. Anything but the exact word "advisory" is blocking and an unparseable date is
 # never advisory (an error under --strict-builtin-errors, as readypolicy evaluates), so a
 # malformed entry can never relax a check; readypolicy refuses such a catalog before evaluating.
-enforcement(id) := "blocking" if {
-	time.parse_rfc3339_ns(input.now) >= enforce_from_ns(id)
-} else := "advisory" if {
-	time.parse_rfc3339_ns(input.now) < enforce_from_ns(id)
-} else := "blocking" if {
-	object.get(config.checks[id], "enforce_from", null) != null
-} else := "advisory" if {
-	object.get(config.checks[id], "enforcement", default_enforcement) == "advisory"
-} else := "blocking"
+# A check the catalog does not list is blocking.
+enforcement(id) := object.get(enforcement_fields, [id, "enforcement"], "blocking")
 
 default_enforcement := object.get(object.get(config, "enforcement", {}), "default", "blocking")
 
-enforce_from_ns(id) := time.parse_ns("2006-01-02", config.checks[id].enforce_from)
+# What the assembly adds to the result of each catalog check, as two tables computed once per
+# evaluation (the functions they replace cost a call chain per check; a rule looked up key by key
+# costs about twice its whole table): the catalog fields go under the result, the enforcement
+# fields over it. A check the catalog does not list (or lists without these fields) has no
+# catalog fields, so the assembly leaves it out.
+catalog_fields[id] := {
+	"id": id,
+	"title": entry.title,
+	"severity": entry.severity,
+	"remediation": entry.remediation,
+	"needs": entry.needs,
+} if {
+	some id, entry in config.checks
+}
+
+# The enforcement fields: what readypolicy re-derives from the catalog and input.now before it
+# stores or signs the decision. A check without `enforce_from` (or with `enforce_from: null`, as
+# readypolicy reads it too) takes its `enforcement` or the pack default through a table lookup.
+# Every catalog entry is judged, so under --strict-builtin-errors a malformed `enforce_from` is
+# an error in every lane, not only in the lanes that list the check.
+enforcement_fields[id] := {"enforcement": advisory_if[object.get(entry, "enforcement", default_enforcement) == "advisory"]} if {
+	some id, entry in config.checks
+	object.get(entry, "enforce_from", null) == null
+}
+
+enforcement_fields[id] := scheduled_fields(entry) if {
+	some id, entry in config.checks
+	object.get(entry, "enforce_from", null) != null
+}
+
+advisory_if := {true: "advisory", false: "blocking"}
+
+scheduled_fields(entry) := {"enforcement": scheduled_enforcement(entry), "enforce_from": entry.enforce_from} if {
+	enforce_from_ns(entry)
+} else := {"enforcement": "blocking"}
+
+# Advisory only before the day; from it, or without an evaluation time, blocking.
+scheduled_enforcement(entry) := "advisory" if {
+	now_ns < enforce_from_ns(entry)
+} else := "blocking"
+
+enforce_from_ns(entry) := time.parse_ns("2006-01-02", entry.enforce_from)
 
 # An advisory check that fails or lacks evidence warns (`warn`) instead of blocking.
-apply_enforcement(id, r) := object.union(r, {
+apply_enforcement(enforcement, r) := object.union(r, {
 	"status": "warn",
-	"message": sprintf("%s (advisory%s: does not block)", [r.message, enforce_note(id)]),
+	"message": sprintf("%s (advisory%s: does not block)", [r.message, enforce_note(enforcement)]),
 }) if {
-	r.status in {"fail", "missing"}
-	enforcement(id) == "advisory"
+	enforcement.enforcement == "advisory"
 } else := r
 
-enforce_note(id) := sprintf(" until %s", [config.checks[id].enforce_from]) if {
-	enforce_from_ns(id)
+enforce_note(enforcement) := sprintf(" until %s", [enforcement.enforce_from]) if {
+	enforcement.enforce_from
 } else := ""
-
-# The enforcement fields every assembled check carries: what readypolicy re-derives from the
-# catalog and input.now before it stores or signs the decision.
-enforcement_fields(id) := {"enforcement": enforcement(id), "enforce_from": config.checks[id].enforce_from} if {
-	enforce_from_ns(id)
-} else := {"enforcement": enforcement(id)}
 
 # A waiver naming an `owner` (a waiver given for a pattern of modules must) covers only a module
 # whose manifest names that owner; a module without a manifest has no owner.
@@ -249,38 +284,48 @@ apply_waiver(id, lane, r) := object.union(r, {
 	w := waiver_for(id, lane)
 } else := r
 
-with_catalog(id, r) := object.union_n([
-	{
-		"id": id,
-		"title": entry.title,
-		"severity": entry.severity,
-		"remediation": entry.remediation,
-		"needs": entry.needs,
-	},
-	r,
-	enforcement_fields(id),
-]) if entry := config.checks[id]
-
 undefined_result(id) := {
 	"status": "missing",
 	"message": sprintf("check %s produced no result (no rule or no evidence shape matched)", [id]),
 	"evidence": [],
 }
 
+# The result of check `id` after enforcement and waivers. Most results pass and are left as they
+# are, which the first branch decides with one comparison; a failing one may turn `warn`
+# (advisory) and a failing blocking one `waived`; a check without a result is `missing`, which
+# only enforcement can soften.
+settled(id, lane, enforcement, results) := r if {
+	r := results[id]
+	not r.status in {"fail", "missing"}
+} else := apply_waiver(id, lane, apply_enforcement(enforcement, r)) if {
+	r := results[id]
+} else := apply_enforcement(enforcement, undefined_result(id))
+
 # Assemble a lane decision from the results of the `result(id, lane)` function given.
 decide(lane, results) := {
 	"lane": lane,
-	"allow": count(blocking) == 0,
+	"allow": (summary.fail + summary.missing) == 0,
 	"checks": assembled,
-	"summary": {s: n | some s in ["pass", "fail", "missing", "waived", "warn"]; n := count([c | some c in assembled; c.status == s])},
+	"summary": summary,
 } if {
 	# A lane the pack does not list (or a config without `lane_order`) has no decision, never an
 	# empty one: with no checks to block it, it would allow.
 	lane_checks(lane)
-	assembled := [with_catalog(id, apply_waiver(id, lane, apply_enforcement(id, object.get(results, id, undefined_result(id))))) |
+
+	# Both tables are taken whole: looked up key by key, OPA would evaluate the rule once per
+	# key, which costs about twice as much as the whole table.
+	# regal ignore:pointless-reassignment
+	catalog := catalog_fields
+
+	# regal ignore:pointless-reassignment
+	enforced := enforcement_fields
+	assembled := [object.union_n([catalog[id], settled(id, lane, enforcement, results), enforcement]) |
 		some id in lane_checks(lane)
+		enforcement := enforced[id]
 	]
-	blocking := [c | some c in assembled; c.status in {"fail", "missing"}]
+
+	# Every status is counted, zero included, so a failing or missing check always shows here.
+	summary := {s: n | some s in ["pass", "fail", "missing", "waived", "warn"]; n := count([c | some c in assembled; c.status == s])}
 }
 
 # The decision of a lane from the checks library: what every lane package exposes.

@@ -1,5 +1,5 @@
 # Advisory vs blocking checks and scheduled enforcement (enforce_from), judged at input.now.
-package readiness.lib.enforcement_test
+package readiness.enforcement_test
 
 import data.readiness.lib
 import rego.v1
@@ -20,9 +20,9 @@ config := {
 
 at(now) := {"module": "m", "revision": "r", "lane": "candidate", "now": now, "manifest": null, "evidence": {}, "waivers": []}
 
-all_fail := {id: lib.fail(sprintf("%s broke", [id]), []) | some id in config.lanes.candidate.checks}
+all_fail[id] := lib.fail(sprintf("%s broke", [id]), []) if some id in config.lanes.candidate.checks
 
-all_pass := {id: lib.pass("ok", []) | some id in config.lanes.candidate.checks}
+all_pass[id] := lib.pass("ok", []) if some id in config.lanes.candidate.checks
 
 decide(results, now) := d if {
 	d := lib.decide("candidate", results) with data.readiness.config as config with input as at(now)
@@ -103,4 +103,42 @@ test_waiver_does_not_touch_an_advisory_warning if {
 	inp := object.union(at("2026-12-01T00:00:00Z"), {"waivers": [w]})
 	d := lib.decide("candidate", all_fail) with data.readiness.config as config with input as inp
 	by_id(d)["b.advise"].status == "warn"
+}
+
+# The enforcement table (computed once per evaluation) must agree with the rules above in the
+# corners the table form could get wrong.
+
+test_without_an_evaluation_time_a_scheduled_check_blocks if {
+	inp := object.remove(at("2026-12-01T00:00:00Z"), ["now"])
+	d := lib.decide("candidate", all_fail) with data.readiness.config as config with input as inp
+	c := by_id(d)["c.later"]
+	c.status == "fail"
+	c.enforcement == "blocking"
+	c.enforce_from == "2027-01-15"
+	not d.allow
+}
+
+test_a_null_enforce_from_is_unscheduled_as_readypolicy_reads_it if {
+	nulls := object.union(config, {"checks": {
+		"a.block": {"enforce_from": null},
+		"b.advise": {"enforce_from": null},
+	}})
+	d := lib.decide("candidate", all_fail) with data.readiness.config as nulls with input as at("2026-12-01T00:00:00Z")
+	by_id(d)["a.block"].status == "fail"
+	by_id(d)["a.block"].enforcement == "blocking"
+	by_id(d)["b.advise"].status == "warn"
+	not "enforce_from" in object.keys(by_id(d)["b.advise"])
+}
+
+test_a_check_the_catalog_does_not_list_is_blocking if {
+	lib.enforcement("z.unknown") == "blocking" with data.readiness.config as config with input as at("2026-12-01T00:00:00Z")
+}
+
+test_every_failure_is_enforced_in_lane_order if {
+	# the assembly's shortcut leaves passing results alone; every failing one still goes through
+	# enforcement, and the checks keep the lane's order
+	reordered := object.union(config, {"lanes": {"candidate": {"checks": ["e.baddate", "d.typo", "c.later", "b.advise", "a.block"]}}})
+	d := lib.decide("candidate", all_fail) with data.readiness.config as reordered with input as at("2026-12-01T00:00:00Z")
+	[c.id | some c in d.checks] == ["e.baddate", "d.typo", "c.later", "b.advise", "a.block"]
+	d.summary == {"pass": 0, "fail": 3, "missing": 0, "waived": 0, "warn": 2}
 }

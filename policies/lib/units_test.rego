@@ -33,3 +33,9 @@ test_durations_that_print_alike_show_raw_values if {
 	lib.durations_ms(100.04, 100) == ["100.04 ms", "100 ms"]
 	lib.durations_ms(89.74, 88) == ["89.7 ms", "88.0 ms"]
 }
+
+test_negative_and_non_numeric_durations_have_no_text if {
+	not lib.duration_ms(-1)
+	not lib.duration_ms(-0.0001)
+	lib.durations_ms(-1, 5) == ["-1 ms", "5 ms"]
+}

@@ -1,6 +1,6 @@
 # Waivers given for a pattern of modules carry an explicit owner: they cover only modules whose
 # manifest names that owner (readypolicy expands the pattern to the module before evaluation).
-package readiness.lib.waiver_owner_test
+package readiness.waiver_owner_test
 
 import data.readiness.lib
 import rego.v1

@@ -11,15 +11,16 @@ recomputes each hash, checks each link, compares the last with the signed head, 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
-from readypolicy.audit.chain import entry_hash
 from readypolicy.audit.checkpoint import CHECKPOINT_PREDICATE_TYPE, signed_head
 from readypolicy.audit.trail import AuditError, checked_chain
 from readypolicy.safeio import UnsafeInputError, loads_json
 from readypolicy.signing.dsse import decode_statement, open_envelope
 from readypolicy.signing.interface import BundleVerifier
+from readypolicy.store.chain import entry_hash
 from readypolicy.store.interface import AuditEntry, Store
 
 CHAIN = "audit/chain.json"
@@ -28,7 +29,7 @@ CHECKPOINT = "audit/checkpoint.sigstore.json"
 """The signed checkpoint whose head is the segment's last entry."""
 
 
-def _logs_decision(entry: AuditEntry, record: dict[str, Any]) -> bool:
+def _logs_decision(entry: AuditEntry, record: Mapping[str, Any]) -> bool:
     return entry.action == "decision" and entry.details.get("decision_id") == record.get("decision_id")
 
 
@@ -36,7 +37,7 @@ def _logs_ingest(entry: AuditEntry, item: dict[str, Any]) -> bool:
     return entry.action == "ingest" and entry.details.get("digest") == item.get("digest")
 
 
-def chain_members(record: dict[str, Any], store: Store, checkpoint: dict[str, Any], origin: str) -> dict[str, bytes]:
+def chain_members(record: Mapping[str, Any], store: Store, checkpoint: dict[str, Any], origin: str) -> dict[str, bytes]:
     """The archive members anchoring `record`: the segment of the store's chain up to the checkpointed head.
 
     The checkpoint's signature is the auditor's to check; here it must at least name a head this
@@ -44,7 +45,7 @@ def chain_members(record: dict[str, Any], store: Store, checkpoint: dict[str, An
     """
     _, payload, _ = open_envelope(checkpoint.get("dsseEnvelope"), origin)
     statement = decode_statement(payload, origin)
-    predicate = statement.get("predicate") if isinstance(statement.get("predicate"), dict) else {}
+    predicate = found if isinstance(found := statement.get("predicate"), dict) else {}
     seq = predicate.get("seq")
     entries = checked_chain(store)
     if statement["predicateType"] != CHECKPOINT_PREDICATE_TYPE or not isinstance(seq, int) or not 1 <= seq <= len(entries):
@@ -73,7 +74,7 @@ def _segment(data: bytes, origin: str) -> list[AuditEntry]:
     return entries
 
 
-def check_chain(members: dict[str, bytes], record: dict[str, Any], verifier: BundleVerifier, origin: str) -> str | None:
+def check_chain(members: dict[str, bytes], record: Mapping[str, Any], verifier: BundleVerifier, origin: str) -> str | None:
     """What the archive's chain segment proves (one line), None without one; `AuditError` naming any break."""
     if CHAIN not in members and CHECKPOINT not in members:
         return None

@@ -10,6 +10,7 @@ names the member and the field, because "archive invalid" sends an auditor hunti
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,8 @@ def _signed_manifest(archive: AuditArchive, verifier: BundleVerifier, origin: st
         raise AuditArchiveError(str(exc)) from exc
     if not isinstance(bundle, dict):
         raise AuditArchiveError(f"{origin}:{MANIFEST_SIGNATURE}: not a JSON object")
+    if not isinstance(manifest, dict):
+        raise AuditArchiveError(f"{origin}:{MANIFEST}: not a JSON object")
     try:
         statement = verifier.verify_bundle(bundle).statement
     except SigningError as exc:
@@ -139,7 +142,7 @@ def _check_index(archive: AuditArchive, manifest: dict[str, Any], origin: str) -
             if facts[column] != said:
                 raise AuditArchiveError(f"{where}: entry {record.digest} field {column} is {facts[column]!r}, "
                                         f"its evidence document says {said!r}")
-    missing = sorted(set(recorded) - {record.digest for record in archive.evidence})
+    missing = sorted(str(key) for key in set(recorded) - {record.digest for record in archive.evidence})
     if missing:
         raise AuditArchiveError(f"{where}: has no entry for {missing[0]}, which the signed decision names (removed)")
 
@@ -154,7 +157,7 @@ def _check_documents(archive: AuditArchive, origin: str) -> None:
                                     f"not {record.digest}")
 
 
-def _at(document: dict[str, Any], path: tuple[str, ...]) -> Any:
+def _at(document: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     value: Any = document
     for key in path:
         value = value.get(key) if isinstance(value, dict) else None

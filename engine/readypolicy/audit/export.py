@@ -16,7 +16,7 @@ member the format does not define is refused.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,7 +77,7 @@ class AuditArchive:
     """Every member as read, by name: what the signed manifest's `members` list is checked against."""
 
 
-def check_bundle_signs(record: dict[str, Any], bundle: dict[str, Any], origin: str) -> None:
+def check_bundle_signs(record: Mapping[str, Any], bundle: dict[str, Any], origin: str) -> None:
     """Refuse a bundle whose (not yet verified) statement is about another decision.
 
     Export cannot verify the signature without the auditor's trust anchor, but it can refuse to
@@ -144,7 +144,7 @@ def manifest_statement(manifest_bytes: bytes) -> dict[str, Any]:
 
 
 def export_archive(
-    record: dict[str, Any], bundle: dict[str, Any], bundle_origin: str, store: Store, policy: PolicySet,
+    record: Mapping[str, Any], bundle: dict[str, Any], bundle_origin: str, store: Store, policy: PolicySet,
     signer: Signer, trusted_root: Path | None = None, checkpoint: tuple[dict[str, Any], str] | None = None,
 ) -> bytes:
     """The .tar.gz audit archive of one decision, its manifest (sha256 of every member) signed by `signer`.

@@ -37,9 +37,9 @@ def _row_problem(row: DecisionRow) -> str | None:
 def decision_problems(store: Store, entries: list[AuditEntry]) -> list[str]:
     """Decision rows the chain does not vouch for, and `decision` entries no row stands behind."""
     logged: dict[str, AuditEntry] = {}
-    for entry in entries:
-        if entry.action == "decision":
-            logged.setdefault(str(entry.details.get("decision_id")), entry)
+    for item in entries:
+        if item.action == "decision":
+            logged.setdefault(str(item.details.get("decision_id")), item)
     rows = {row.decision_id: row for row in store.list_decisions()}
     problems: list[str] = []
     for decision_id, row in rows.items():

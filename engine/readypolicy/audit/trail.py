@@ -1,4 +1,4 @@
-"""Reading and extending the audit trail: chain checks, time filters and waiver entries.
+"""Reading and extending the audit trail: chain checks and waiver entries.
 
 The store appends `ingest`, `decision` and `prune` entries itself, inside the write they describe.
 What lives here is what the store cannot know on its own: which decisions leaned on a waiver (an
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from readypolicy.audit.chain import verify_chain
-from readypolicy.canonical import parse_rfc3339, rfc3339
 from readypolicy.errors import ReadyPolicyError
-from readypolicy.store.interface import AuditEntry, Store, evidence_problem
+from readypolicy.records import DecisionRecord
+from readypolicy.store.chain import verify_chain
+from readypolicy.store.interface import AuditEntry, Store
 
 
 class AuditError(ReadyPolicyError):
@@ -29,34 +29,7 @@ def checked_chain(store: Store) -> list[AuditEntry]:
     return entries
 
 
-def evidence_problems(store: Store, entries: list[AuditEntry]) -> list[str]:
-    """Stored evidence the chain cannot vouch for: rows edited since ingest, or never logged as ingested.
-
-    The chain hashes its own entries, not the evidence table, so an intact chain alone says nothing
-    about an evidence row changed in the database; each row is checked against its content address
-    and against the `ingest` entries of the chain.
-    """
-    logged = {entry.details.get("digest") for entry in entries if entry.action == "ingest"}
-    problems: list[str] = []
-    for module in store.modules():
-        for record in store.list_evidence(module):
-            problem = evidence_problem(record)
-            if problem is not None:
-                problems.append(f"evidence {record.digest} no longer matches its content address ({problem})")
-            elif record.digest not in logged:
-                problems.append(f"evidence {record.digest} has no ingest entry in the audit chain")
-    return problems
-
-
-def since_time(text: str) -> str:
-    """A `--since` value (date or RFC 3339 time) as the UTC RFC 3339 string entries are compared with."""
-    try:
-        return rfc3339(parse_rfc3339(text))
-    except ValueError as exc:
-        raise AuditError(f"--since {text!r} is not a date or RFC 3339 time") from exc
-
-
-def waiver_details(record: dict[str, Any]) -> list[dict[str, Any]]:
+def waiver_details(record: DecisionRecord) -> list[dict[str, Any]]:
     """One audit `waiver` entry's details per waived check of a decision."""
     details: list[dict[str, Any]] = []
     for check in record.get("checks") or []:
@@ -76,7 +49,7 @@ def waiver_details(record: dict[str, Any]) -> list[dict[str, Any]]:
     return details
 
 
-def log_waivers(store: Store, record: dict[str, Any], actor: str) -> list[AuditEntry]:
+def log_waivers(store: Store, record: DecisionRecord, actor: str) -> list[AuditEntry]:
     """Append a `waiver` entry for each waived check of a stored decision."""
     module = (record.get("subject") or {}).get("module")
     return [store.append_audit(actor, "waiver", module, item) for item in waiver_details(record)]

@@ -9,7 +9,6 @@ everything it was made from, and `verify ARCHIVE` checks such an archive offline
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
@@ -18,12 +17,12 @@ import click
 
 from readypolicy.audit.archive_verify import verify_archive
 from readypolicy.audit.checkpoint import sign_checkpoint, verify_checkpoint
-from readypolicy.audit.export import TRUSTED_ROOT, export_archive, read_archive
+from readypolicy.audit.export import TRUSTED_ROOT, read_archive
+from readypolicy.audit.export_decision import decision_signature, export_decision, recorded_decision
 from readypolicy.audit.rows import decision_problems, ingest_problems
-from readypolicy.audit.trail import AuditError, checked_chain, evidence_problems, since_time
+from readypolicy.audit.trail import AuditError, checked_chain
 from readypolicy.canonical import rfc3339, utc_now
-from readypolicy.cli.context import fail_closed, runtime, warn
-from readypolicy.cli.eval import SIGN_DIR, decision_path
+from readypolicy.cli.context import fail_closed, recorded_policy, runtime, warn
 from readypolicy.cli.sign import (
     exit_if_unexpected,
     expectation_options,
@@ -32,8 +31,10 @@ from readypolicy.cli.sign import (
     verifier_from_options,
     verifier_options,
 )
-from readypolicy.replay import policy_candidates, select_policy
-from readypolicy.signing import default_bundle_path, read_bundle, summary_lines, write_bundle
+from readypolicy.signing import read_bundle, summary_lines, write_bundle
+from readypolicy.signing.decision_files import SIGN_DIR
+from readypolicy.since import since_time
+from readypolicy.store.chain import evidence_problems
 from readypolicy.store.interface import AuditEntry
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -176,23 +177,12 @@ def export_command(ctx: click.Context, decision_id: str, output: Path, bundle_pa
     (as `sign`), so that the side files an auditor reads are covered by a signature too.
     """
     rt = runtime(ctx)
-    row = rt.store.get_decision(decision_id)
-    if row is None:
-        raise AuditError(f"no decision {decision_id} in {rt.store.url}")
+    row = recorded_decision(rt.store, decision_id)
     signer = signer_from_options(key, identity_token, trust_config)
     record = row.record
-    if bundle_path is None:
-        bundle_path = default_bundle_path(decision_path(rt.config.path(SIGN_DIR), row.module, row.lane))
-        if not bundle_path.is_file():
-            raise AuditError(f"decision {row.decision_id} has no signature at {bundle_path}; pass --bundle")
-    policy = select_policy(record, policy_candidates(rt, record, policy_bundle))
-    anchor = (read_bundle(checkpoint), str(checkpoint)) if checkpoint is not None else None
-    data = export_archive(record, read_bundle(bundle_path), str(bundle_path), rt.store, policy, signer, trusted_root,
-                          anchor)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(output)
+    signature = decision_signature(row, rt.config.path(SIGN_DIR), bundle_path)
+    policy = recorded_policy(rt, record, policy_bundle)
+    export_decision(output, row, signature, rt.store, policy, signer, trusted_root, checkpoint)
     click.echo(f"exported decision {row.decision_id} ({len(record.get('evidence') or [])} evidence documents) -> {output}")
 
 

@@ -11,14 +11,17 @@ import functools
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from readypolicy.errors import ReadyPolicyError
 from readypolicy.runtime import Runtime
+
+if TYPE_CHECKING:
+    from readypolicy.policy.interface import PolicySet
 
 EXIT_READY, EXIT_NOT_READY, EXIT_ERROR = 0, 1, 2
 
@@ -31,6 +34,14 @@ def runtime(ctx: click.Context) -> Runtime:
     if not isinstance(obj, Runtime):
         raise click.UsageError("internal: no runtime configured")
     return obj
+
+
+def recorded_policy(rt: Runtime, record: Mapping[str, Any], explicit: Path | None) -> PolicySet:
+    """The policy set a recorded decision was made with: `explicit`, else the built bundle, else the pack's tree."""
+    from readypolicy.replay import policy_candidates, select_policy  # only the commands that replay or export load it
+
+    candidates = policy_candidates(record, explicit, rt.config.path(rt.config.bundles), lambda pack: rt.policy(pack=pack))
+    return select_policy(record, candidates)
 
 
 def one_line(text: str) -> str:
@@ -123,16 +134,12 @@ def write_chunks(chunks: Iterable[str], output: Path | None) -> None:
             click.echo(chunk, nl=False)
         click.echo()
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("w", encoding="utf-8") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
-            handle.write("\n")
-        tmp.replace(output)
-    finally:
-        tmp.unlink(missing_ok=True)
+    from readypolicy.safeio import atomic_open  # with yaml and defusedxml: only commands that write a file load it
+
+    with atomic_open(output) as handle:
+        for chunk in chunks:
+            handle.write(chunk)
+        handle.write("\n")
 
 
 def write_output(text: str, output: Path | None) -> None:
@@ -140,7 +147,6 @@ def write_output(text: str, output: Path | None) -> None:
     if output is None:
         click.echo(text)
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-    tmp.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-    tmp.replace(output)
+    from readypolicy.safeio import write_atomic  # with yaml and defusedxml: only commands that write a file load it
+
+    write_atomic(output, text if text.endswith("\n") else text + "\n")

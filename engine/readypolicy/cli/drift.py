@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from readypolicy.canonical import parse_rfc3339, rfc3339, utc_now
+from readypolicy.canonical import rfc3339, utc_now
 from readypolicy.cli.context import EXIT_NOT_READY, EXIT_READY, fail_closed, runtime, write_output
 from readypolicy.drift.compare import compare_files
 from readypolicy.drift.detect import DriftRequest, detect
@@ -18,18 +18,10 @@ from readypolicy.drift.render import FORMATS, render_drift, render_whatif
 from readypolicy.policy.pack import load_pack, pack_dir
 from readypolicy.policy.rollout import rollout, with_rollout
 from readypolicy.policy.whatif import resolve_policy, what_if
+from readypolicy.since import since_time
 from readypolicy.waivers.gate import configured_waivers
 
 WORKTREE = "worktree"
-
-
-def _since(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return rfc3339(parse_rfc3339(value))
-    except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not a date or RFC 3339 time", param_hint="--since") from exc
 
 
 @click.command("drift")
@@ -50,9 +42,10 @@ def drift_command(
     """Compare sources, bundle files, a running server, decisions and golden outcomes with bundles/lock.json."""
     if since and not decisions:
         raise click.UsageError("--since only applies to --decisions")
+    window = since_time(since) if since is not None else None
     rt = runtime(ctx)
     request = DriftRequest(
-        pack=pack or rt.config.pack, lanes=lanes, server=server, decisions=decisions, since=_since(since), golden=golden,
+        pack=pack or rt.config.pack, lanes=lanes, server=server, decisions=decisions, since=window, golden=golden,
     )
     report = detect(rt, request)
     write_output(render_drift(report, fmt), output)

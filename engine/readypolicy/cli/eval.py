@@ -1,22 +1,19 @@
-"""`readypolicy eval`: decide lanes for modules, record the decisions, exit 0/1/2."""
+"""`readypolicy eval`: decide lanes for modules, record the decisions, exit 0/1/2.
+
+The command parses options, prints and picks the exit code; who is decided for which lanes and
+what is recorded is `readypolicy.gate`, and signed decision files are `signing/decision_files.py`.
+"""
 
 from __future__ import annotations
 
-import fcntl
 import functools
-import os
-import string
 import sys
-import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import click
 
-from readypolicy.audit.trail import log_waivers
-from readypolicy.canonical import canonical_bytes, rfc3339, utc_now
 from readypolicy.cli.context import (
     EXIT_NOT_READY,
     EXIT_READY,
@@ -29,19 +26,13 @@ from readypolicy.cli.context import (
     write_output,
 )
 from readypolicy.decision.ladder import LadderTally, describe
-from readypolicy.decision.record import to_row
-from readypolicy.evaluate import Subject, SubjectError, evaluate, resolve_subject, target_lanes
-from readypolicy.policy.lock import LOCK_NAME, locked_policy
-from readypolicy.policy.waivers import lane_lifetimes
+from readypolicy.evaluate import SubjectError
+from readypolicy.gate import choose_subjects, lane_plan, run_evaluations
+from readypolicy.records import DecisionRecord
 from readypolicy.report.locations import store_locator
 from readypolicy.report.markdown import MarkdownFormat, append_step_summary
 from readypolicy.report.registry import FORMATS, get_format
 from readypolicy.runtime import Runtime
-from readypolicy.store.interface import StoreError
-from readypolicy.waivers.gate import configured_waivers
-
-if TYPE_CHECKING:
-    from readypolicy.signing import Signer
 
 
 def _lanes(rt: Runtime, requested: Sequence[str]) -> list[str] | None:
@@ -54,164 +45,6 @@ def _lanes(rt: Runtime, requested: Sequence[str]) -> list[str] | None:
     if unknown:
         raise click.BadParameter(f"unknown lane(s) {', '.join(unknown)}; lanes: {', '.join(rt.lanes)}")
     return list(requested)
-
-
-def _subjects(rt: Runtime, modules: Sequence[str], revision: str | None, every: bool) -> list[Subject]:
-    """Who is decided at which revision; a named revision is never swapped for another one.
-
-    One module: `--revision`, else $READYPOLICY_REVISION or the CI's commit variable, else the
-    revision ingested last (said on stderr). `--all`: `--revision` for every module, else each
-    module's revision ingested last (a fleet's modules are built at different commits).
-    """
-    if every and modules:
-        raise click.UsageError("--all evaluates every module in the store; drop --module")
-    if not every and not modules:
-        raise click.UsageError("give --module M (repeatable) or --all")
-    store = rt.store
-    if every:
-        modules = store.modules()
-        if not modules:
-            raise SubjectError(f"{store.url} holds no evidence: --all has no module to decide")
-    named = (revision, "--revision") if revision is not None else None if every else environment_revision()
-    if named is not None:
-        return [resolve_subject(store, m, named[0], named[1]) for m in modules]
-    subjects = [resolve_subject(store, m, None) for m in modules]
-    if every:
-        chosen = f"each of the {len(subjects)} module(s) at its revision ingested last"
-    else:
-        chosen = ", ".join(f"{s.module} at revision {s.revision}" for s in subjects) + ", the one ingested last"
-    note(f"no --revision, $READYPOLICY_REVISION or CI commit variable: deciding {chosen}; pass --revision")
-    return subjects
-
-
-def run_evaluations(
-    rt: Runtime, lanes: Sequence[str], subjects: Sequence[Subject], bundle: Path | None, pack: str | None,
-    record: bool, progress: bool, locked: bool = False, server: str | None = None,
-    per_lane: Mapping[str, Sequence[Subject]] | None = None,
-) -> Iterator[dict[str, Any]]:
-    """Evaluate every lane for every subject, storing and yielding each decision as it is made.
-
-    `per_lane` narrows which subjects a lane decides (each module up to its target lane).
-
-    Nothing is kept once yielded, so a fleet of any size runs in flat memory.
-
-    With `locked`, each lane is decided by the bundle the lock approved for it; every lane's bundle
-    is checked against the lock before anything is evaluated, so a bad lock records nothing.
-    """
-    now = rfc3339(utc_now())
-    if locked:
-        lock_path = rt.config.path(rt.config.bundles) / LOCK_NAME
-        approvers = rt.config.policy_approver_keys()
-        policies = {lane: locked_policy(lock_path, pack or rt.config.pack, lane, approvers) for lane in lanes}
-    else:
-        policies = dict.fromkeys(lanes, rt.policy(pack=pack, bundle=bundle))
-    waivers = configured_waivers(rt.config, now, lane_lifetimes(policies))
-    for message in waivers.warnings:
-        warn(message)
-    engine = rt.engine(server)
-    plan = {lane: list(per_lane.get(lane, ()) if per_lane is not None else subjects) for lane in lanes}
-    total = sum(len(chosen) for chosen in plan.values())
-    recorded = 0
-    with click.progressbar(length=total, label="evaluating", file=sys.stderr) if progress else _NoBar() as bar:
-        for lane in lanes:
-            for evaluation in evaluate(
-                store=rt.store, engine=engine, policy=policies[lane], cache_dir=rt.cache_dir, lane=lane,
-                subjects=plan[lane], now=now, waivers=waivers.entries, batch_size=rt.config.batch_size,
-                workers=rt.config.workers,
-            ):
-                if record:
-                    try:
-                        rt.store.put_decision(to_row(evaluation.record), rt.config.actor)
-                        recorded += 1
-                        log_waivers(rt.store, evaluation.record, rt.config.actor)
-                    except StoreError as exc:  # say what earlier commits of this run did store
-                        if recorded:
-                            raise StoreError(f"{exc}; {recorded} decision(s) of this run were recorded") from exc
-                        raise
-                bar.update(1)
-                yield evaluation.record
-
-
-SIGN_DIR = Path(".readypolicy/decisions")
-"""Default directory of signed decisions, relative to the project root."""
-
-
-_FILE_SAFE = frozenset(string.ascii_letters + string.digits + "_.-")
-
-
-def _file_part(text: str, safe: frozenset[str]) -> str:
-    """Percent-encode (UTF-8) every character outside `safe`, `%` included: reversible, so no two names meet."""
-    return "".join(ch if ch in safe else "".join(f"%{byte:02X}" for byte in ch.encode()) for ch in text)
-
-
-def decision_path(directory: Path, module: str, lane: str) -> Path:
-    """`<dir>/<module>.<lane>.decision.json`, both parts percent-encoded so that distinct subjects never share a file.
-
-    `pay/x` and `pay_x` become `pay%2Fx` and `pay_x`; the lane also has its dots encoded, so the
-    last dot before `.decision.json` always separates module from lane.
-    """
-    name = f"{_file_part(module, _FILE_SAFE)}.{_file_part(lane, _FILE_SAFE - {'.'})}"
-    return directory / f"{name}.decision.json"
-
-
-def write_signed(
-    records: Sequence[dict[str, Any]], signer: Signer, directory: Path, subject_digest: str | None, vsa: bool,
-) -> list[Path]:
-    """Write `<module>.<lane>.decision.json` and its Sigstore bundle(s) per record; returns the paths.
-
-    The names are what `readypolicy verify DECISION.json` looks for next to a decision, so a CI job
-    can hand the directory to an auditor as it is. Each record is signed before anything is written,
-    and its files are published together (`_publish_together`), so two runs sharing a directory
-    never leave a decision of one beside a bundle of the other.
-    """
-    from readypolicy.signing import default_bundle_path, sign_decision, vsa_bundle_path, write_bundle
-
-    written: list[Path] = []
-    for record in records:
-        path = decision_path(directory, record["subject"]["module"], record["lane"])
-        bundle_path = default_bundle_path(path)
-        bundles = [(bundle_path, sign_decision(record, signer, subject_digest))]
-        if vsa:
-            bundles.append((vsa_bundle_path(bundle_path), sign_decision(record, signer, subject_digest, vsa=True)))
-        # The canonical (RFC 8785) bytes, no newline: their sha256 is the statement's subject, so
-        # `cosign verify-blob-attestation` checks this very file as the blob.
-        writers: list[tuple[Path, Callable[[Path], object]]] = [
-            (path, functools.partial(_write_bytes, canonical_bytes(record)))
-        ]
-        writers += [(target, functools.partial(write_bundle, bundle)) for target, bundle in bundles]
-        _publish_together(directory, writers)
-        written += [path, *(target for target, _bundle in bundles)]
-    return written
-
-
-def _write_bytes(data: bytes, path: Path) -> None:
-    path.write_bytes(data)
-
-
-def _publish_together(directory: Path, writers: Sequence[tuple[Path, Callable[[Path], object]]]) -> None:
-    """Write each file under a name no other process uses, then rename them all holding a lock on the directory.
-
-    Each file appears whole, and the set of them appears as one: a concurrent run renames its own
-    set before or after this one, never in between.
-    """
-    directory.mkdir(parents=True, exist_ok=True)
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for target, write in writers:
-            handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-            os.close(handle)
-            staged.append((Path(name), target))
-            write(Path(name))
-        lock = os.open(directory, os.O_RDONLY)  # the directory itself is the lock: no lock file among the signed ones
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            for temporary, target in staged:
-                os.replace(temporary, target)
-        finally:
-            os.close(lock)
-    finally:
-        for temporary, _target in staged:
-            temporary.unlink(missing_ok=True)
 
 
 class _NoBar:
@@ -266,14 +99,14 @@ def eval_command(
     """Decide whether modules are ready for lanes. Exit 0 ready, 1 not ready, 2 error."""
     rt = runtime(ctx)
     requested = _lanes(rt, lanes)
-    subjects = _subjects(rt, modules, revision, every)
-    per_lane: dict[str, list[Subject]] | None = None
-    if requested is None:  # each module up to the target lane its manifest names
-        per_lane = {lane: [] for lane in rt.lanes}
-        for subject in subjects:
-            for lane in target_lanes(rt.store, subject, rt.lanes):
-                per_lane[lane].append(subject)
-    chosen = requested if requested is not None else [lane for lane in rt.lanes if per_lane and per_lane[lane]]
+    if every and modules:
+        raise click.UsageError("--all evaluates every module in the store; drop --module")
+    if not every and not modules:
+        raise click.UsageError("give --module M (repeatable) or --all")
+    subjects, picked = choose_subjects(rt.store, modules, revision, every, environment_revision())
+    if picked is not None:
+        note(picked)
+    plan = lane_plan(rt.store, rt.lanes, subjects, requested)
     progress = every and sys.stderr.isatty()
     if locked and bundle:
         raise click.UsageError("--locked uses the approved bundles; drop --bundle")
@@ -286,31 +119,38 @@ def eval_command(
     if subject_digest and len(subjects) != 1:
         raise click.UsageError("--subject-digest names one module's artifact; evaluate one module with it")
     # The signer is ready (key read, passphrase given) before anything is decided or recorded.
-    signer = None
+    sign: Callable[[Sequence[DecisionRecord]], list[Path]] | None = None
     if sign_decisions:
         from readypolicy.cli.sign import signer_from_options  # the signing stack loads only when used
+        from readypolicy.signing.decision_files import SIGN_DIR, write_signed
 
         configured_tsa = rt.config.timestamp_url if key is not None else None  # the setting is for key-based signing
         signer = signer_from_options(key, identity_token, trust_config, timestamp_url or configured_tsa)
-    directory = sign_dir or rt.config.path(SIGN_DIR)
+        sign = functools.partial(write_signed, signer=signer, directory=sign_dir or rt.config.path(SIGN_DIR),
+                                 subject_digest=subject_digest, vsa=vsa)
     verdicts: list[bool] = []
     ladders = LadderTally(rt.lanes, rt.store)
 
-    def decided() -> Iterator[dict[str, Any]]:
-        for record in run_evaluations(
-            rt, chosen, subjects, bundle, pack, record=not no_record, progress=progress, locked=locked, server=server,
-            per_lane=per_lane,
-        ):
-            if signer is not None:
-                for path in write_signed([record], signer, directory, subject_digest, vsa):
-                    click.echo(f"signed: {path}", err=True)
-            verdicts.append(bool(record["allow"]))
-            ladders.add(record)
-            yield record
+    def decided() -> Iterator[DecisionRecord]:
+        records = run_evaluations(rt, plan, bundle, pack, record=not no_record, warn=warn, locked=locked, server=server)
+        total = sum(len(chosen) for chosen in plan.values())
+        with click.progressbar(length=total, label="evaluating", file=sys.stderr) if progress else _NoBar() as bar:
+            for record in records:
+                bar.update(1)
+                if sign is not None:
+                    for path in sign([record]):
+                        click.echo(f"signed: {path}", err=True)
+                verdicts.append(bool(record["allow"]))
+                ladders.add(record)
+                yield record
 
     def ladder_table() -> Iterator[str]:
-        """Run after every decision was streamed (chained after them): each module's ladder."""
-        yield "\nwhy not the next lane:\n" + "\n".join(f"  {describe(ladder)}" for ladder in ladders.ladders())
+        """Run after every decision was streamed (chained after them): each module's ladder, a line at a time."""
+        yield "\nwhy not the next lane:\n"
+        separator = ""
+        for ladder in ladders.ladders():
+            yield f"{separator}  {describe(ladder)}"
+            separator = "\n"
 
     if fmt == MarkdownFormat.name:
         text = get_format(fmt).render(list(decided()))

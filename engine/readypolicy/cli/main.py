@@ -85,7 +85,7 @@ class LazyGroup(click.Group):
 @click.option("--actor", help="Who is acting, for the audit log. Env: READYPOLICY_ACTOR.")
 @click.pass_context
 @fail_closed
-def cli(ctx: click.Context, config_file: Path | None, **overrides: object) -> None:
+def cli(ctx: click.Context, /, config_file: Path | None, **overrides: object) -> None:
     """readypolicy: decide whether a module is ready for its next lane, from evidence and Rego policy."""
     config = load_config(config_file, overrides)
     ctx.obj = Runtime(config)

@@ -9,26 +9,27 @@ could not do its job.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from readypolicy.canonical import rfc3339, utc_now
 from readypolicy.cli.context import EXIT_NOT_READY, fail_closed, runtime, warn
+from readypolicy.decision.catalog import pack_lifetimes
 from readypolicy.drift.golden import golden_message, pack_cases, update_cases
 from readypolicy.drift.interface import DriftError
+from readypolicy.policy.annotations import AnnotationProblem, annotation_problems
 from readypolicy.policy.approval import approval_path
-from readypolicy.policy.bundle_build import build_bundle, bundle_file_name
+from readypolicy.policy.bundle_build import build_bundle
+from readypolicy.policy.bundle_holder import bundle_holder
+from readypolicy.policy.current_build import current_build
 from readypolicy.policy.explain import explain, render_text, to_json
 from readypolicy.policy.interface import PolicyError, PolicySet
-from readypolicy.policy.lint import check_sources, format_sources, unformatted
+from readypolicy.policy.lint import CheckProblem, check_sources, format_sources, unformatted
 from readypolicy.policy.lock import LOCK_NAME, approve, read_lock, verify
 from readypolicy.policy.source_tree import display_path
 from readypolicy.policy.test_runner import run_golden, run_tests
-from readypolicy.policy.waivers import pack_lifetimes
 from readypolicy.runtime import Runtime
-from readypolicy.store.interface import StoreMissingError
 from readypolicy.waivers.gate import configured_waivers
 
 PACK_OPTION = click.option("--pack", help="Policy pack name or directory (default from config).")
@@ -141,16 +142,20 @@ def fmt_command(ctx: click.Context, pack: str | None, check_only: bool) -> None:
 @click.pass_context
 @fail_closed
 def check_command(ctx: click.Context, pack: str | None) -> None:
-    """Compile the pack with `opa check --strict` against the restricted capabilities."""
+    """Compile the pack with `opa check --strict` against the restricted capabilities, and hold its catalog to
+    the check rules' METADATA annotations."""
     rt = runtime(ctx)
     policy = rt.policy(pack=pack)
-    problems = check_sources(rt.opa(), policy)
+    problems: list[CheckProblem | AnnotationProblem] = [*check_sources(rt.opa(), policy)]
+    if not problems:  # opa inspect needs sources that compile
+        problems.extend(annotation_problems(rt.opa(), policy))
     for problem in problems:
         click.echo(str(problem))
     if problems:
         click.echo(f"pack {policy.pack}: {len(problems)} problem(s)", err=True)
         ctx.exit(EXIT_NOT_READY)
-    click.echo(f"pack {policy.pack} {policy.version}: ok ({len(policy.files)} files, strict, restricted capabilities)")
+    click.echo(f"pack {policy.pack} {policy.version}: ok ({len(policy.files)} files, strict, restricted capabilities, "
+               "catalog agrees with the check annotations)")
 
 
 @policy_group.command("build")
@@ -172,31 +177,12 @@ def build_command(ctx: click.Context, pack: str | None, signing_key: Path | None
         from readypolicy.cli.sign import unencrypted_key_pem  # the signing stack loads only when used
 
         key_pem = unencrypted_key_pem(signing_key)
-    path, sha256 = build_bundle(policy, rt.opa(), rt.config.path(rt.config.bundles), key_pem, _bundle_holder(rt))
+    holder = bundle_holder(_lock_path(rt), lambda: rt.store)
+    path, sha256 = build_bundle(policy, rt.opa(), rt.config.path(rt.config.bundles), key_pem, holder)
     click.echo(f"bundle   {display_path(path)} ({path.stat().st_size} bytes, {len(policy.files)} files)")
     click.echo(f"revision {policy.revision}")
     click.echo(f"sha256   {sha256}")
     click.echo(f"digest   {policy.digest}")
-
-
-def _bundle_holder(rt: Runtime) -> Callable[[str], str | None]:
-    """What refers to a built bundle with a given sha256: a lock entry, else a stored decision, else None."""
-
-    def holder(sha256: str) -> str | None:
-        for lanes in read_lock(_lock_path(rt)).values():
-            for entry in lanes.values():
-                if entry.sha256 == sha256:
-                    return f"{LOCK_NAME} approves it for {entry.pack}/{entry.lane}"
-        try:
-            decisions = rt.store.list_decisions()
-        except StoreMissingError:
-            return None  # no store, so no decision refers to it
-        for row in decisions:
-            if (row.record.get("policy") or {}).get("bundle_sha256") == sha256:
-                return f"decision {row.decision_id} in {rt.store.url} was made with it"
-        return None
-
-    return holder
 
 
 @policy_group.command("approve")
@@ -219,18 +205,12 @@ def approve_command(ctx: click.Context, pack: str | None, lanes: tuple[str, ...]
 
         signer = signer_from_options(key, None, None)
     if bundle is None:
-        source = rt.policy(pack=pack)
-        bundle = rt.config.path(rt.config.bundles) / bundle_file_name(source.pack, source.revision)
-        built = rt.policy(bundle=bundle) if bundle.is_file() else None
-        if built is None or built.digest != source.digest:
-            state = "does not exist" if built is None else "was built from other sources"
-            raise PolicyError(f"{bundle} {state}; run `readypolicy policy build` first")
-        chosen = list(lanes) or list(source.lanes)
+        bundle, built = current_build(rt.policy(pack=pack), rt.config.path(rt.config.bundles))
     else:
-        chosen = list(lanes) or list(rt.policy(bundle=bundle).lanes)
+        built = rt.policy(bundle=bundle)
     entries = approve(
-        _lock_path(rt), bundle, chosen, actor=rt.config.actor, now=rfc3339(utc_now()), store=rt.writable_store,
-        signer=signer,
+        _lock_path(rt), bundle, list(lanes) or list(built.lanes), actor=rt.config.actor, now=rfc3339(utc_now()),
+        store=rt.writable_store, signer=signer,
     )
     for entry in entries:
         click.echo(f"approved {entry.pack}/{entry.lane}: {entry.bundle} {entry.revision} {entry.sha256}")

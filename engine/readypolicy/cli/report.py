@@ -10,31 +10,22 @@ from pathlib import Path
 
 import click
 
-from readypolicy.canonical import parse_rfc3339, rfc3339
 from readypolicy.cli.context import fail_closed, runtime, write_output
 from readypolicy.report.html import HtmlFormat
 from readypolicy.report.teams import module_teams
-
-
-def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    """A date or timestamp as the UTC RFC 3339 text stored decisions are compared with."""
-    if value is None:
-        return None
-    try:
-        return rfc3339(parse_rfc3339(value))
-    except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or an RFC 3339 time") from exc
+from readypolicy.since import since_time
 
 
 @click.command("report")
 @click.option("--html", "html_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="Write the static HTML page here.")
-@click.option("--since", callback=_since, help="Only decisions evaluated at or after this date/time (UTC).")
+@click.option("--since", help="Only decisions evaluated at or after this date/time (UTC).")
 @click.option("--title", default="Readiness report", show_default=True, help="Page title.")
 @click.pass_context
 @fail_closed
 def report_command(ctx: click.Context, html_path: Path, since: str | None, title: str) -> None:
     """Render the latest decision per module and lane, what blocks each module, and the trend."""
+    since = since_time(since) if since is not None else None
     rt = runtime(ctx)
     rows = rt.store.list_decisions(since=since)
     records = [row.record for row in rows]

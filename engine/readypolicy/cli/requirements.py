@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -63,7 +64,7 @@ def render_markdown(req: Requirements) -> str:
     return "\n".join(lines)
 
 
-RENDERERS = {
+RENDERERS: dict[str, Callable[[Requirements], str]] = {
     "table": render_table,
     "markdown": render_markdown,
     "json": lambda req: json.dumps(req.to_json(), indent=2, sort_keys=True),

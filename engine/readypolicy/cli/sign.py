@@ -14,11 +14,11 @@ from typing import Any, TypeVar
 
 import click
 
-from readypolicy.cli.context import EXIT_NOT_READY, fail_closed, runtime, warn
+from readypolicy.cli.context import EXIT_NOT_READY, fail_closed, recorded_policy, runtime, warn
 from readypolicy.config import Config
 from readypolicy.policy.approval import ApprovalError, check_approval
 from readypolicy.policy.interface import PolicySet
-from readypolicy.replay import ReplayResult, check_replay, policy_candidates, replay_decision, select_policy
+from readypolicy.replay import ReplayResult, check_replay, replay_decision
 from readypolicy.runtime import Runtime
 from readypolicy.signing import (
     PASSWORD_ENV,
@@ -250,7 +250,7 @@ def verify(ctx: click.Context, decision_path: Path, bundle_path: Path | None, ke
              "timestamp authority to trust the signing time")
     if replay:
         rt = runtime(ctx)
-        policy = select_policy(result.decision, policy_candidates(rt, result.decision, policy_bundle))
+        policy = recorded_policy(rt, result.decision, policy_bundle)
         approved_for_replay(policy, result.decision, rt.config.policy_approver_keys())
         report_replay(replay_decision(result.decision, rt.store, policy, rt.engine(), rt.cache_dir))
     exit_if_unexpected(ctx, result.decision, expect_module, expect_lane, expect_revision, expect_pack, require_allow)

@@ -11,7 +11,7 @@ import click
 
 from readypolicy.canonical import parse_rfc3339, rfc3339, utc_now
 from readypolicy.cli.context import fail_closed, runtime
-from readypolicy.policy.waivers import pack_lifetimes
+from readypolicy.decision.catalog import pack_lifetimes
 from readypolicy.runtime import Runtime
 from readypolicy.waivers import book
 

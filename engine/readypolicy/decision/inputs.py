@@ -10,10 +10,11 @@ from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 
+from readypolicy.records import InputEvidence, PolicyInput
 from readypolicy.store.interface import EvidenceRecord
 
 
-def evidence_entry(record: EvidenceRecord) -> dict[str, Any]:
+def evidence_entry(record: EvidenceRecord) -> InputEvidence:
     """What a policy sees of one evidence document."""
     doc = record.document
     return {
@@ -33,9 +34,9 @@ def build_input(
     records: Sequence[EvidenceRecord],
     now: str,
     waivers: Sequence[dict[str, Any]],
-) -> dict[str, Any]:
+) -> PolicyInput:
     """The `input` document for a lane decision."""
-    evidence: dict[str, list[dict[str, Any]]] = {}
+    evidence: dict[str, list[InputEvidence]] = {}
     for record in sorted(records, key=lambda r: (r.kind, r.scope)):
         evidence.setdefault(record.kind, []).append(evidence_entry(record))
     manifests = evidence.get("manifest", [])

@@ -9,8 +9,11 @@ recomputed, so it says exactly what `eval` said.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 from readypolicy.store.interface import Store
@@ -55,7 +58,7 @@ class Ladder:
 
 def climb(module: str, revision: str, rungs: Mapping[str, Rung], lanes: Sequence[str], target: str | None) -> Ladder:
     """The ladder of one module from its decisions per lane (`lanes` in promotion order)."""
-    goal = target if target in lanes else lanes[-1]
+    goal = target if target is not None and target in lanes else lanes[-1]
     highest: str | None = None
     for lane in lanes:
         rung = rungs.get(lane)
@@ -100,26 +103,100 @@ def manifest_of(store: Store, record: Mapping[str, Any]) -> dict[str, Any]:
     return {}
 
 
+SPILL_AFTER = 512
+"""Module revisions a tally keeps in Python objects; past that it moves them to a temporary SQLite database."""
+
+
 class LadderTally:
     """Collects each decision's rung as `eval` streams them, then gives every module's ladder.
 
-    Keeps only rungs and targets (not records), so a fleet evaluation stays flat in memory.
+    A module's ladder needs its rung in every lane, and `eval` decides lane after lane, so the rungs of
+    all modules must be kept until the last lane is done. Up to SPILL_AFTER module revisions they stay
+    in memory; beyond, they go to SQLite's private temporary database (deleted with the tally), so
+    `eval --all` stays flat in memory whatever the fleet size, and prints the same lines either way.
     """
 
-    def __init__(self, lanes: Sequence[str], store: Store) -> None:
+    def __init__(self, lanes: Sequence[str], store: Store, spill_after: int = SPILL_AFTER) -> None:
         self._lanes = tuple(lanes)
         self._store = store
+        self._spill_after = spill_after
         self._rungs: dict[tuple[str, str], dict[str, Rung]] = {}
         self._targets: dict[tuple[str, str], str | None] = {}
+        self._spill: _Spill | None = None
 
     def add(self, record: Mapping[str, Any]) -> None:
         """Note one decision."""
         key = (str(record["subject"]["module"]), str(record["subject"]["revision"]))
+        lane, rung = str(record["lane"]), Rung.of(record)
+        if self._spill is None and key not in self._targets and len(self._targets) >= self._spill_after:
+            self._spill = _Spill(self._targets, self._rungs)
+            self._targets, self._rungs = {}, {}
+        if self._spill is not None:
+            self._spill.add(key, lane, rung, lambda: self._target(record))
+            return
         if key not in self._targets:
-            self._targets[key] = manifest_of(self._store, record).get("target_lane")
-        self._rungs.setdefault(key, {})[str(record["lane"])] = Rung.of(record)
+            self._targets[key] = self._target(record)
+        self._rungs.setdefault(key, {})[lane] = rung
 
-    def ladders(self) -> list[Ladder]:
-        """One ladder per module revision seen, in the order first seen."""
-        return [climb(module, revision, rungs, self._lanes, self._targets[(module, revision)])
-                for (module, revision), rungs in self._rungs.items()]
+    def _target(self, record: Mapping[str, Any]) -> str | None:
+        return manifest_of(self._store, record).get("target_lane")
+
+    def ladders(self) -> Iterator[Ladder]:
+        """One ladder per module revision seen, in the order first seen (streamed from the spill file if any)."""
+        if self._spill is not None:
+            entries: Iterable[tuple[tuple[str, str], str | None, dict[str, Rung]]] = self._spill.entries()
+        else:
+            entries = ((key, self._targets[key], rungs) for key, rungs in self._rungs.items())
+        for (module, revision), target, rungs in entries:
+            yield climb(module, revision, rungs, self._lanes, target)
+
+
+class _Spill:
+    """Rungs and targets of a large tally in SQLite's private temporary database.
+
+    An empty file name gives a database that lives in a bounded page cache (2 MiB by default), goes to
+    an anonymous temporary file beyond that, and is deleted when the connection closes.
+    """
+
+    def __init__(
+        self, targets: Mapping[tuple[str, str], str | None], rungs: Mapping[tuple[str, str], Mapping[str, Rung]]
+    ) -> None:
+        self._db = sqlite3.connect("")
+        self._db.executescript(
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+            "CREATE TABLE subjects (seq INTEGER PRIMARY KEY, module TEXT, revision TEXT, target TEXT,"
+            " UNIQUE (module, revision));"
+            "CREATE TABLE rungs (seq INTEGER, lane TEXT, allow INTEGER, blocking TEXT, PRIMARY KEY (seq, lane));"
+        )
+        for key, target in targets.items():
+            seq = self._seq(key, lambda: target)  # noqa: B023 (called at once)
+            for lane, rung in rungs.get(key, {}).items():
+                self._put(seq, lane, rung)
+
+    def add(self, key: tuple[str, str], lane: str, rung: Rung, target: Callable[[], str | None]) -> None:
+        """Note one rung; `target` is asked only for a module revision not seen before."""
+        self._put(self._seq(key, target), lane, rung)
+
+    def _seq(self, key: tuple[str, str], target: Callable[[], str | None]) -> int:
+        row = self._db.execute("SELECT seq FROM subjects WHERE module = ? AND revision = ?", key).fetchone()
+        if row is not None:
+            return int(row[0])
+        cursor = self._db.execute("INSERT INTO subjects (module, revision, target) VALUES (?, ?, ?)", (*key, target()))
+        return int(cursor.lastrowid or 0)
+
+    def _put(self, seq: int, lane: str, rung: Rung) -> None:
+        row = (seq, lane, int(rung.allow), json.dumps(rung.blocking))
+        self._db.execute("INSERT OR REPLACE INTO rungs VALUES (?, ?, ?, ?)", row)
+
+    def entries(self) -> Iterator[tuple[tuple[str, str], str | None, dict[str, Rung]]]:
+        """(module, revision), target and rungs per module revision, in the order first seen."""
+        rows = self._db.execute(
+            "SELECT s.seq, module, revision, target, lane, allow, blocking FROM subjects s JOIN rungs r ON r.seq = s.seq"
+            " ORDER BY s.seq"
+        )
+        for _, group in groupby(rows, key=lambda row: row[0]):
+            items = list(group)
+            module, revision, target = items[0][1:4]
+            rungs = {lane: Rung(bool(allow), tuple((check, status) for check, status in json.loads(blocking)))
+                     for *_, lane, allow, blocking in items}
+            yield (module, revision), target, rungs

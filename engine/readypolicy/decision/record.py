@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from readypolicy.canonical import digest, parse_rfc3339
 from readypolicy.decision.catalog import LaneRules
 from readypolicy.decision.result_check import result_problem
 from readypolicy.engines.interface import EngineError, EngineInfo
 from readypolicy.policy.interface import PolicySet
+from readypolicy.records import CheckResult, DecisionRecord, PolicyInput, PolicyResult, RecordContent
 from readypolicy.store.interface import DecisionRow, EvidenceRecord
 
 RECORD_SCHEMA = "https://readypolicy.dev/decision/v1"
@@ -30,32 +31,33 @@ COUNTED = ("pass", "fail", "missing", "waived", "warn")
 """Statuses a record's `summary` counts apart: waived and advisory (warn) checks are never folded into pass."""
 
 
-def status_summary(checks: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+def status_summary(checks: Sequence[CheckResult]) -> dict[str, int]:
     """How many checks have each status (every status in `COUNTED`, zeros included)."""
     return {status: sum(1 for check in checks if check.get("status") == status) for status in COUNTED}
 
 
-def check_policy_result(result: Any, query: str) -> dict[str, Any]:
+def check_policy_result(result: Any, query: str) -> PolicyResult:
     """Validate a lane policy's `decision`; a malformed or self-contradicting one is an EngineError."""
     problem = result_problem(result)
     if problem is not None:
         where, what = problem
         raise EngineError(f"{query} returned a malformed decision at {where}: {what}")
-    ids = [check["id"] for check in result["checks"]]
+    checked = cast(PolicyResult, result)  # result_problem found it to hold the result contract
+    ids = [check["id"] for check in checked["checks"]]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise EngineError(f"{query} returned duplicate check ids: {', '.join(duplicates)}")
-    blocked = any(check["status"] in BLOCKING for check in result["checks"])
-    if result["allow"] and blocked:
+    blocked = any(check["status"] in BLOCKING for check in checked["checks"])
+    if checked["allow"] and blocked:
         raise EngineError(f"{query} says allow while some checks fail or are missing; refusing the decision")
-    if not result["allow"] and not blocked:
+    if not checked["allow"] and not blocked:
         raise EngineError(f"{query} says deny while every check passes or is waived; refusing the decision")
-    return result
+    return checked
 
 
 def check_decision(
-    result: Any, query: str, policy_input: Mapping[str, Any], rules: LaneRules,
-) -> dict[str, Any]:
+    result: Any, query: str, policy_input: PolicyInput, rules: LaneRules,
+) -> PolicyResult:
     """`check_policy_result`, then completeness and waivers against the pack's catalog and the input.
 
     `rules` is what the catalog says of the lane (`catalog.lane_rules`): the checks it requires
@@ -92,7 +94,7 @@ def check_decision(
 
 
 def _check_enforcement(
-    checks: Sequence[dict[str, Any]], query: str, policy_input: Mapping[str, Any], rules: LaneRules,
+    checks: Sequence[CheckResult], query: str, policy_input: PolicyInput, rules: LaneRules,
 ) -> None:
     """Each check's status and `enforcement` must be what the catalog gives at `input.now`.
 
@@ -118,7 +120,7 @@ def _check_enforcement(
             )
 
 
-def _expected_enforcement(check_id: str, policy_input: Mapping[str, Any], rules: LaneRules) -> str | None:
+def _expected_enforcement(check_id: str, policy_input: PolicyInput, rules: LaneRules) -> str | None:
     if rules.enforcement is None:
         return None
     entry = rules.enforcement.get(check_id)
@@ -136,7 +138,7 @@ def _listed(ids: Sequence[str], shown: int = 8) -> str:
     return ", ".join(ids[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
-def waiver_matches(check_id: str, policy_input: Mapping[str, Any], lifetime_days: int | None) -> bool:
+def waiver_matches(check_id: str, policy_input: PolicyInput, lifetime_days: int | None) -> bool:
     """Whether a waiver passed in the input covers this check, module and lane at `input.now`.
 
     In force means: created by `now`, not expired, and (when the pack bounds it) running no longer
@@ -178,12 +180,12 @@ def build_record(
     policy: PolicySet,
     engine: EngineInfo,
     records: Sequence[EvidenceRecord],
-    policy_input: dict[str, Any],
-    result: dict[str, Any],
+    policy_input: PolicyInput,
+    result: PolicyResult,
     evaluated_at: str,
-) -> dict[str, Any]:
+) -> DecisionRecord:
     """The decision record, with `decision_id` = digest of everything else."""
-    record: dict[str, Any] = {
+    record: RecordContent = {
         "schema": RECORD_SCHEMA,
         "subject": {"module": module, "revision": revision},
         "lane": lane,
@@ -211,12 +213,12 @@ def build_record(
     return {"decision_id": digest(record), **record}
 
 
-def record_id(record: dict[str, Any]) -> str:
+def record_id(record: Mapping[str, Any]) -> str:
     """Recompute a record's id from its content (to detect edits)."""
     return digest({k: v for k, v in record.items() if k != "decision_id"})
 
 
-def to_row(record: dict[str, Any]) -> DecisionRow:
+def to_row(record: DecisionRecord) -> DecisionRow:
     """The store row of a record."""
     return DecisionRow(
         decision_id=record["decision_id"], module=record["subject"]["module"], revision=record["subject"]["revision"],

@@ -16,6 +16,7 @@ SEVERITIES = frozenset({"critical", "high", "medium", "low", "info"})
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 REQUIRED = ("id", "title", "status", "severity", "message", "evidence")
 OPTIONAL_TYPES: dict[str, type] = {"remediation": str, "needs": list, "waiver": dict, "enforce_from": str}
+JSON_TYPES: dict[type, str] = {str: "string", list: "array", dict: "object"}
 
 
 def result_problem(result: Any) -> tuple[str, str] | None:
@@ -80,4 +81,4 @@ def _kind(value: Any) -> str:
 
 
 def _json_type(kind: type) -> str:
-    return {str: "string", list: "array", dict: "object"}[kind]
+    return JSON_TYPES[kind]

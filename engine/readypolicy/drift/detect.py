@@ -21,7 +21,7 @@ from readypolicy.policy.approval import ApprovalError, check_approval
 from readypolicy.policy.interface import PolicySet
 from readypolicy.policy.lock import LOCK_NAME, LockEntry, read_lock
 from readypolicy.policy.pack import load_pack, pack_dir
-from readypolicy.runtime import Runtime
+from readypolicy.wiring import Wiring
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class DriftRequest:
     """Re-run the pack's golden cases against the approved bundles."""
 
 
-def _entries(rt: Runtime, request: DriftRequest) -> dict[str, LockEntry]:
+def _entries(rt: Wiring, request: DriftRequest) -> dict[str, LockEntry]:
     lock_path = rt.config.path(rt.config.bundles) / LOCK_NAME
     if not lock_path.is_file():
         raise DriftError(f"{lock_path}: no lock file; nothing is approved to compare with (run `readypolicy policy approve`)")
@@ -77,7 +77,7 @@ def _approval_difference(group: ApprovedBundle, approvers: list[Path]) -> list[D
     return []
 
 
-def detect(rt: Runtime, request: DriftRequest) -> DriftReport:
+def detect(rt: Wiring, request: DriftRequest) -> DriftReport:
     """Every requested comparison, in a fixed order: bundle, source, server, decisions, golden."""
     entries = _entries(rt, request)
     unknown = [lane for lane in request.lanes if lane not in entries and not request.decisions]

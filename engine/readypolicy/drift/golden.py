@@ -23,7 +23,8 @@ from readypolicy.engines.interface import RegoEngine
 from readypolicy.policy import stage
 from readypolicy.policy.interface import PolicySet
 from readypolicy.policy.pack import golden_dir
-from readypolicy.safeio import UnsafeInputError, loads_json, read_limited
+from readypolicy.records import PolicyResult
+from readypolicy.safeio import UnsafeInputError, loads_json, read_limited, write_atomic
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def load_cases(directory: Path) -> list[GoldenCase]:
     return cases
 
 
-def _compare(case: GoldenCase, result: dict[str, Any]) -> list[Difference]:
+def _compare(case: GoldenCase, result: PolicyResult) -> list[Difference]:
     lanes = (case.lane,)
     out: list[Difference] = []
     statuses = {c["id"]: c["status"] for c in result["checks"]}
@@ -110,10 +111,10 @@ def _verdict(allow: bool) -> str:
 
 def _decide(
     cases: list[GoldenCase], policies: Mapping[str, PolicySet], engine: RegoEngine, cache_dir: Path,
-) -> tuple[list[str], list[tuple[GoldenCase, dict[str, Any]]]]:
+) -> tuple[list[str], list[tuple[GoldenCase, PolicyResult]]]:
     """Each case's checked decision under its lane's policy (one batch per lane), and what was run."""
     checked: list[str] = []
-    decided: list[tuple[GoldenCase, dict[str, Any]]] = []
+    decided: list[tuple[GoldenCase, PolicyResult]] = []
     by_lane: dict[str, list[GoldenCase]] = {}
     for case in cases:
         by_lane.setdefault(case.lane, []).append(case)
@@ -168,8 +169,6 @@ def update_cases(cases: list[GoldenCase], policy: PolicySet, engine: RegoEngine,
             continue
         doc = loads_json(read_limited(case.path), str(case.path))
         doc["expected"] = expected
-        tmp = case.path.with_name(f".{case.path.name}.tmp")
-        tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
-        tmp.replace(case.path)
+        write_atomic(case.path, json.dumps(doc, indent=1) + "\n")
         changed.append(case.name)
     return changed

@@ -43,7 +43,7 @@ class OpaServerReader:
 
     def bundles(self) -> list[ServerBundle]:
         """Every bundle the server has activated."""
-        result = self.http.value("data.system.bundles", {})
+        result: object = self.http.value("data.system.bundles", {})
         out: list[ServerBundle] = []
         for name, info in (result if isinstance(result, dict) else {}).items():
             manifest = (info or {}).get("manifest") or {}

@@ -2,7 +2,8 @@
 
 The version is cached per binary (keyed by path, size and mtime): it only labels decisions. The
 restricted capabilities file is the guard that keeps policies deterministic, so it is never read
-back from a cache anyone could have rewritten: each process asks this OPA for its capabilities
+back from a cache anyone could have rewritten: for the pinned OPA it is the list shipped inside the
+package (see `capabilities`); for any other version each process asks this OPA for its capabilities
 once, restricts them in memory and writes them to a fresh private temp file that is removed when
 the process ends.
 """
@@ -10,18 +11,15 @@ the process ends.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import subprocess
-import tempfile
-import threading
-import weakref
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from readypolicy.engines import capabilities
 from readypolicy.engines.interface import EngineError
+from readypolicy.safeio import write_atomic
 
 
 @dataclass(frozen=True)
@@ -64,10 +62,7 @@ class OpaBinary:
         done = self.run(produce)
         if done.returncode != 0:
             raise EngineError(f"`opa {' '.join(produce)}` failed: {_first_line(done.stderr or done.stdout)}")
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_bytes(done.stdout)
-        tmp.replace(target)
+        write_atomic(target, done.stdout)
         return done.stdout
 
     @cached_property
@@ -80,23 +75,26 @@ class OpaBinary:
 
     @cached_property
     def capabilities_file(self) -> Path:
-        """A private temp file with this OPA's capabilities minus the denied builtins, made by this process."""
+        """The restricted capabilities: the list shipped for the pinned OPA, else a private temp file made by this process."""
+        shipped = capabilities.shipped_for(self.version)
+        if shipped is not None:
+            return shipped
+        import tempfile  # only off the pinned version
+        import weakref
+
         done = self.run(["capabilities", "--current"])
         if done.returncode != 0:
             raise EngineError(f"`opa capabilities --current` failed: {_first_line(done.stderr or done.stdout)}")
         try:
-            full = json.loads(done.stdout)
+            text = capabilities.restricted_text(done.stdout)
         except ValueError as exc:
-            raise EngineError(f"`opa capabilities --current` printed something that is not JSON: {exc}") from exc
-        if not isinstance(full, dict) or not isinstance(full.get("builtins"), list) or not full["builtins"]:
-            raise EngineError("`opa capabilities --current` printed no builtin list")
+            raise EngineError(f"`opa capabilities --current` printed no JSON builtin list: {exc}") from exc
         handle, name = tempfile.mkstemp(prefix="readypolicy-capabilities-", suffix=".json")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(capabilities.dumps(capabilities.restrict(full)))
+            out.write(text)
         path = Path(name)
         weakref.finalize(self, path.unlink, missing_ok=True)
         return path
-
 
 def _first_line(data: bytes) -> str:
     text = data.decode("utf-8", errors="replace").strip()

@@ -40,7 +40,7 @@ class OpaServerEngine(RegoEngine):
         """Refuse a server that has not loaded exactly this policy (matched by readypolicy digest)."""
         if policy.digest in self._verified:
             return
-        bundles = self.http.value("data.system.bundles", {})
+        bundles: object = self.http.value("data.system.bundles", {})
         digests = {
             str(((b.get("manifest") or {}).get("metadata") or {}).get("readypolicy", {}).get("digest"))
             for b in (bundles if isinstance(bundles, dict) else {}).values() if isinstance(b, dict)

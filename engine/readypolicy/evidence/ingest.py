@@ -18,6 +18,7 @@ from readypolicy.evidence.formats.docs_listing import directory_listing
 from readypolicy.evidence.interface import Artifact, Normalized, NormalizeError
 from readypolicy.evidence.registry import detect
 from readypolicy.identifiers import check_identifier
+from readypolicy.records import EvidenceDocument
 from readypolicy.safeio import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, UnsafeInputError, read_limited
 from readypolicy.store.interface import EvidenceRecord, Store
 
@@ -120,7 +121,7 @@ def build_record(
     chosen_scope = scope or str(item.data.get("scope") or fallback_scope or "default")
     for what, value in (("module", module), ("revision", revision), ("scope", chosen_scope)):
         check_identifier(what, value, str(artifact.path))
-    document = {
+    document: EvidenceDocument = {
         "schema": f"https://readypolicy.dev/evidence/{item.kind}/v{SCHEMA_VERSION}",
         "kind": item.kind,
         "schema_version": SCHEMA_VERSION,

@@ -8,6 +8,7 @@ name instead of being normalized into nonsense.
 from __future__ import annotations
 
 import pkgutil
+from collections.abc import Sequence
 from functools import cache
 from importlib import import_module
 
@@ -38,7 +39,7 @@ def kinds() -> list[str]:
 
 def detect(artifact: Artifact, kind: str | None = None, fmt: str | None = None) -> Normalizer:
     """The normalizer for an artifact, optionally restricted to a kind or an exact format."""
-    candidates = all_normalizers()
+    candidates: Sequence[Normalizer] = all_normalizers()
     if fmt is not None:
         candidates = [n for n in candidates if n.format == fmt]
         if not candidates:

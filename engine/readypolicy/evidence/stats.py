@@ -28,6 +28,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 from readypolicy.errors import ReadyPolicyError
 
@@ -133,15 +134,26 @@ def bootstrap_percentile_ci(
         raise StatisticsError("a bootstrap interval needs at least 2 samples")
     if resamples < 1 or not 0.0 < confidence < 1.0 or not 0.0 <= q <= 100.0:
         raise StatisticsError(f"bad bootstrap parameters: resamples={resamples} confidence={confidence} q={q}")
+    lower, upper = _interval_ranks(n, nearest_rank(n, q), resamples, seed, confidence)
+    return ConfidenceInterval(
+        percentile=q, lower=ordered[lower], upper=ordered[upper], confidence=confidence, resamples=resamples, seed=seed,
+    )
+
+
+@lru_cache(maxsize=256)
+def _interval_ranks(n: int, rank: int, resamples: int, seed: int, confidence: float) -> tuple[int, int]:
+    """0-based positions in the sorted samples of the interval's lower and upper bound.
+
+    Each resample's estimate is the sample at a drawn position, and the samples are sorted, so sorting
+    the positions sorts the estimates: the bounds are the samples at the nearest-rank tail positions.
+    They depend on the sample size, never on the values, so a process that summarises many samples of
+    one size (a load test's fixed request count) draws them once; the numbers are the same either way.
+    """
     rng = random.Random(seed)
-    rank = nearest_rank(n, q)
-    estimates = sorted(ordered[min(int(rng.betavariate(rank, n - rank + 1) * n), n - 1)] for _ in range(resamples))
+    positions = sorted(min(int(rng.betavariate(rank, n - rank + 1) * n), n - 1) for _ in range(resamples))
     # Exact: in floats (1 - 0.95) / 2 * 100 is 2.5000000000000027, whose rank in 2000 estimates is 51, not 50.
     tail = (1 - Fraction(confidence).limit_denominator(10**6)) / 2 * 100
-    return ConfidenceInterval(
-        percentile=q, lower=percentile(estimates, tail), upper=percentile(estimates, 100.0 - tail),
-        confidence=confidence, resamples=resamples, seed=seed,
-    )
+    return positions[nearest_rank(resamples, tail) - 1], positions[nearest_rank(resamples, 100.0 - tail) - 1]
 
 
 def summarize(

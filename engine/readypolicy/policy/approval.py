@@ -85,7 +85,7 @@ def check_approval(
             refusals.append(f"{key.name}: {exc}".replace(f"{path}: ", ""))
             continue
         statement = verified.statement
-        predicate = statement.get("predicate") if isinstance(statement.get("predicate"), dict) else {}
+        predicate = found if isinstance(found := statement.get("predicate"), dict) else {}
         subject = statement["subject"][0] if isinstance(statement["subject"][0], dict) else {}
         expected = {"sha256": sha256, "pack": pack, "digest": digest}
         actual = {"sha256": "sha256:" + str((subject.get("digest") or {}).get("sha256")),

@@ -22,6 +22,7 @@ from readypolicy.canonical import raw_digest
 from readypolicy.engines.opa_binary import OpaBinary
 from readypolicy.policy.interface import PolicyError, PolicySet
 from readypolicy.policy.stage import bundle_manifest, write_tree
+from readypolicy.safeio import write_atomic
 from readypolicy.tarballs import deterministic_targz
 
 
@@ -101,7 +102,5 @@ def build_bundle(
         if referenced is not None:
             raise PolicyError(f"{target} already exists with other bytes and {referenced}: a built bundle is never "
                               "overwritten; use it as it is, or change the pack's sources or version")
-    tmp = target.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(target)
+    write_atomic(target, data)
     return target, raw_digest(data)

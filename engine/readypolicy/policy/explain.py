@@ -24,6 +24,7 @@ from readypolicy.policy.interface import PolicyError, PolicySet
 from readypolicy.policy.pack import source_dirs
 from readypolicy.policy.rego_index import RegoIndex
 from readypolicy.policy.source_tree import display_path
+from readypolicy.records import CheckResult, InputEvidence, PolicyInput
 from readypolicy.store.interface import Store
 
 
@@ -65,11 +66,11 @@ class Explanation:
     """Lane decided."""
     policy_revision: str
     """Revision of the policy that answered."""
-    check: dict[str, Any]
+    check: CheckResult
     """The check as the decision holds it (status, message, evidence digests, catalog fields)."""
     rules: tuple[RuleSource, ...]
     """Definitions of `result("<id>", ...)` in the pack."""
-    evidence: dict[str, list[dict[str, Any]]]
+    evidence: dict[str, list[InputEvidence]]
     """Kind → the documents of that kind the policy saw, for every kind the check needs."""
     thresholds: tuple[Threshold, ...]
     """Thresholds of the lane, the ones the rule reads first."""
@@ -114,7 +115,7 @@ def _where(policy: PolicySet, bundle_path: str) -> str:
 
 
 def _thresholds(
-    engine: RegoEngine, policy: PolicySet, cache_dir: Path, lane: str, policy_input: dict[str, Any], named: set[str],
+    engine: RegoEngine, policy: PolicySet, cache_dir: Path, lane: str, policy_input: PolicyInput, named: set[str],
 ) -> tuple[tuple[Threshold, ...], str]:
     """The lane's thresholds as OPA computes them; `named` holds the strings the check's rules reach."""
     lib = f"data.{policy.root}.lib"

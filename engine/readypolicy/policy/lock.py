@@ -9,11 +9,8 @@ audited before the file changes: no approval can exist that the audit log does n
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from readypolicy.policy.approval import approval_path, approval_statement, check_approval, write_approval
 from readypolicy.policy.bundle_read import read_bundle
 from readypolicy.policy.interface import PolicyError, PolicySet
-from readypolicy.safeio import UnsafeInputError, loads_json, read_limited
+from readypolicy.safeio import UnsafeInputError, exclusive_directory, loads_json, read_limited, write_atomic
 from readypolicy.store.interface import Store
 
 if TYPE_CHECKING:
@@ -95,26 +92,6 @@ def _lock_document(entries: dict[str, dict[str, LockEntry]]) -> dict[str, Any]:
     return {"schema": LOCK_SCHEMA, "packs": packs}
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
-
-
-@contextmanager
-def _exclusive(directory: Path) -> Iterator[None]:
-    """Serialize read-modify-write of the lock between processes (flock on the directory)."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
 def approve(
     lock_path: Path, bundle: Path, lanes: Sequence[str], *, actor: str, now: str, store: Store,
     signer: Signer | None = None,
@@ -138,7 +115,7 @@ def approve(
         )
         for lane in lanes
     ]
-    with _exclusive(directory):
+    with exclusive_directory(directory):
         current = read_lock(lock_path)
         if signer is not None:
             approved = {lane for lane, e in current.get(policy.pack, {}).items()
@@ -155,7 +132,7 @@ def approve(
         })
         for entry in entries:
             current.setdefault(policy.pack, {})[entry.lane] = entry
-        _write_atomically(lock_path, json.dumps(_lock_document(current), indent=2, sort_keys=True) + "\n")
+        write_atomic(lock_path, json.dumps(_lock_document(current), indent=2, sort_keys=True) + "\n", durable=True)
     return entries
 
 

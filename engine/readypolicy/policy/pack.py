@@ -7,7 +7,9 @@ change of policy, and the digest should say so.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -91,13 +93,19 @@ def config_data(files: Mapping[str, bytes], root: str, pack: str) -> dict[str, A
         if content is None:
             continue
         try:
-            value = loads_json(content, path) if name.endswith(".json") else loads_yaml(content, path)
+            value = _parsed(path, content)
         except UnsafeInputError as exc:
             raise PolicyError(f"pack {pack!r}: {exc}") from exc
         if not isinstance(value, dict):
             raise PolicyError(f"pack {pack!r}: {path} must be a mapping")
-        return value
+        return copy.deepcopy(value)  # the caller's own copy: the cached parse is never handed out
     return None
+
+
+@lru_cache(maxsize=8)
+def _parsed(path: str, content: bytes) -> Any:
+    """A config data file parsed once per process for the same bytes (a gate reads it for lanes and catalog)."""
+    return loads_json(content, path) if path.endswith(".json") else loads_yaml(content, path)
 
 
 def pack_lanes(where: Path, declared: Any, config: dict[str, Any] | None) -> dict[str, str]:

@@ -92,6 +92,14 @@ class RegoIndex:
         ]
         return tuple(sorted(found, key=lambda r: (r.path, r.row)))
 
+    def checks(self) -> dict[str, tuple[ParsedRule, ...]]:
+        """Every check id the pack defines → its `result("<id>", ...)` definitions."""
+        ids = {
+            _first_argument(rule.ast) for name, rules in self.rules.items() if name.rsplit(".", 1)[-1] == CHECK_RULE
+            for rule in rules
+        }
+        return {check_id: self.check_rules(check_id) for check_id in sorted(i for i in ids if isinstance(i, str))}
+
     def strings_reached(self, rules: tuple[ParsedRule, ...]) -> set[str]:
         """String literals of the rules and of every pack rule or function they refer to, transitively."""
         strings: set[str] = set()

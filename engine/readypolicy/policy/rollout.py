@@ -22,6 +22,7 @@ from readypolicy.decision.enforcement import pack_enforcement, scheduled
 from readypolicy.engines.interface import RegoEngine
 from readypolicy.evaluate import Subject, evaluate
 from readypolicy.policy.interface import PolicySet
+from readypolicy.records import DecisionRecord
 from readypolicy.store.interface import Store
 
 
@@ -51,7 +52,7 @@ def upcoming_days(policy: PolicySet, now: datetime) -> list[tuple[str, str]]:
     return scheduled(pack_enforcement(config, f"pack {policy.pack!r}"), now)
 
 
-def tally(schedule: Sequence[tuple[str, str]], records: Iterable[dict[str, Any]]) -> list[Upcoming]:
+def tally(schedule: Sequence[tuple[str, str]], records: Iterable[DecisionRecord]) -> list[Upcoming]:
     """Per scheduled check, the decisions in which it warns and those that will flip."""
     warned: dict[str, list[tuple[str, str]]] = {check: [] for _, check in schedule}
     flips: dict[str, list[tuple[str, str]]] = {check: [] for _, check in schedule}

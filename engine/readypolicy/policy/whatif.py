@@ -26,6 +26,7 @@ from readypolicy.evaluate import Subject, evaluate
 from readypolicy.policy.bundle_read import read_bundle
 from readypolicy.policy.interface import PolicyError, PolicySet
 from readypolicy.policy.pack import load_pack
+from readypolicy.records import DecisionRecord
 from readypolicy.store.interface import Store
 
 GIT_TIMEOUT_S = 60.0
@@ -143,7 +144,7 @@ def resolve_policy(spec: str, pack_directory: Path) -> PolicySet:
     return pack_at_revision(spec, pack_directory)
 
 
-def _compare(lane: str, before: dict[str, Any], after: dict[str, Any]) -> tuple[list[Flip], list[CheckChange]]:
+def _compare(lane: str, before: DecisionRecord, after: DecisionRecord) -> tuple[list[Flip], list[CheckChange]]:
     module, revision = before["subject"]["module"], before["subject"]["revision"]
     flips = [Flip(module, revision, lane, before["allow"], after["allow"])] if before["allow"] != after["allow"] else []
     was = {c["id"]: c["status"] for c in before["checks"]}
@@ -175,8 +176,8 @@ def what_if(
     changes: list[CheckChange] = []
     if base_policy.digest != head_policy.digest:
         for lane in lanes:
-            common = {"store": store, "engine": engine, "cache_dir": cache_dir, "lane": lane, "subjects": subjects,
-                      "now": now, "waivers": waivers, "batch_size": batch_size}
+            common: dict[str, Any] = {"store": store, "engine": engine, "cache_dir": cache_dir, "lane": lane,
+                                      "subjects": subjects, "now": now, "waivers": waivers, "batch_size": batch_size}
             for old, new in zip(evaluate(policy=base_policy, **common), evaluate(policy=head_policy, **common), strict=True):
                 found_flips, found_changes = _compare(lane, old.record, new.record)
                 flips.extend(found_flips)

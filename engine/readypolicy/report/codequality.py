@@ -14,6 +14,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from readypolicy.records import CheckResult, DecisionRecord
 from readypolicy.report.interface import ordered_checks
 from readypolicy.report.locations import LocatedFormat, check_path
 
@@ -31,7 +32,7 @@ class CodeQualityFormat(LocatedFormat):
 
     name = "codequality"
 
-    def render(self, records: Sequence[dict[str, Any]]) -> str:
+    def render(self, records: Sequence[DecisionRecord]) -> str:
         issues = [
             self._issue(record, check)
             for record in records
@@ -40,7 +41,7 @@ class CodeQualityFormat(LocatedFormat):
         ]
         return json.dumps(issues, indent=2, sort_keys=True) + "\n"
 
-    def _issue(self, record: dict[str, Any], check: dict[str, Any]) -> dict[str, Any]:
+    def _issue(self, record: DecisionRecord, check: CheckResult) -> dict[str, Any]:
         module, revision, lane = record["subject"]["module"], record["subject"]["revision"], record["lane"]
         identity = f"readypolicy/v1:{module}:{lane}:{check['id']}"
         advisory = check["status"] == "warn"  # an advisory failure: reported at `info`, and said not to block

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from readypolicy.decision.record import status_summary
 from readypolicy.errors import ReadyPolicyError
+from readypolicy.records import CheckResult, DecisionRecord
 
 
 class ReportError(ReadyPolicyError):
@@ -23,12 +24,12 @@ STATUS_ORDER = {"fail": 0, "missing": 1, "warn": 2, "waived": 3, "pass": 4}
 """Display order: what blocks promotion first, then what passes only by exception (advisory, waived)."""
 
 
-def status_counts(record: dict[str, Any]) -> dict[str, int]:
+def status_counts(record: DecisionRecord) -> dict[str, int]:
     """Checks per status (pass, fail, missing, waived, warn), waived and advisory counted apart from pass."""
     return status_summary(record["checks"])
 
 
-def ordered_checks(record: dict[str, Any]) -> list[dict[str, Any]]:
+def ordered_checks(record: DecisionRecord) -> list[CheckResult]:
     """A record's checks, failing first, then by id."""
     return sorted(record["checks"], key=lambda c: (STATUS_ORDER.get(c["status"], 9), c["id"]))
 
@@ -40,10 +41,10 @@ class ReportFormat(ABC):
     """Format name used by `--format`."""
 
     @abstractmethod
-    def render(self, records: Sequence[dict[str, Any]]) -> str:
+    def render(self, records: Sequence[DecisionRecord]) -> str:
         """The full report text."""
 
-    def stream(self, records: Iterable[dict[str, Any]]) -> Iterator[str]:
+    def stream(self, records: Iterable[DecisionRecord]) -> Iterator[str]:
         """The report in pieces as records arrive; formats that need every record first buffer them.
 
         Fleet evaluation streams, so a format that can render record by record keeps memory flat.

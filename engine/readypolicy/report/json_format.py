@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from typing import Any
 
+from readypolicy.records import DecisionRecord
 from readypolicy.report.interface import ReportFormat
 
 
@@ -15,16 +16,16 @@ class JsonFormat(ReportFormat):
 
     name = "json"
 
-    def render(self, records: Sequence[dict[str, Any]]) -> str:
+    def render(self, records: Sequence[DecisionRecord]) -> str:
         value: Any = records[0] if len(records) == 1 else list(records)
         return json.dumps(value, indent=2, sort_keys=True)
 
-    def stream(self, records: Iterable[dict[str, Any]]) -> Iterator[str]:
+    def stream(self, records: Iterable[DecisionRecord]) -> Iterator[str]:
         """The same text as `render`, written as a list element by element once a second record arrives."""
         iterator = iter(records)
         first = next(iterator, None)
         second = next(iterator, None)
-        if second is None:
+        if first is None or second is None:  # no second record without a first: the type checker cannot know
             yield self.render([first] if first is not None else [])
             return
         yield "[\n" + _indented(first)
@@ -33,6 +34,6 @@ class JsonFormat(ReportFormat):
         yield "\n]"
 
 
-def _indented(record: dict[str, Any]) -> str:
+def _indented(record: DecisionRecord) -> str:
     """One list element as json.dumps(indent=2) writes it inside a list."""
     return "\n".join("  " + line for line in json.dumps(record, indent=2, sort_keys=True).splitlines())

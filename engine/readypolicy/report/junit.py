@@ -9,19 +9,19 @@ bundle sha256) travels as suite properties so a report can be traced back to its
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 from xml.etree.ElementTree import Element, SubElement, indent, tostring  # nosec B405 - builds XML, never parses it
 
+from readypolicy.records import CheckResult, DecisionRecord
 from readypolicy.report.interface import ReportFormat, ordered_checks, status_counts
 
 FAILING = ("fail", "missing")
 
 
-def _count(record: dict[str, Any], *statuses: str) -> int:
+def _count(record: DecisionRecord, *statuses: str) -> int:
     return sum(1 for c in record["checks"] if c["status"] in statuses)
 
 
-def _details(check: dict[str, Any]) -> str:
+def _details(check: CheckResult) -> str:
     lines = [check["message"]]
     if check.get("remediation"):
         lines.append(f"fix: {check['remediation']}")
@@ -35,7 +35,7 @@ class JunitFormat(ReportFormat):
 
     name = "junit"
 
-    def render(self, records: Sequence[dict[str, Any]]) -> str:
+    def render(self, records: Sequence[DecisionRecord]) -> str:
         root = Element("testsuites", {
             "name": "readypolicy",
             "tests": str(sum(len(r["checks"]) for r in records)),
@@ -49,7 +49,7 @@ class JunitFormat(ReportFormat):
         indent(root)
         return '<?xml version="1.0" encoding="UTF-8"?>\n' + tostring(root, encoding="unicode") + "\n"
 
-    def _suite(self, root: Element, record: dict[str, Any]) -> None:
+    def _suite(self, root: Element, record: DecisionRecord) -> None:
         module, revision = record["subject"]["module"], record["subject"]["revision"]
         suite = SubElement(root, "testsuite", {
             "name": f"{module}@{revision} {record['lane']}",

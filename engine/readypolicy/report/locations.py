@@ -12,8 +12,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any
 
+from readypolicy.records import CheckResult, DecisionRecord
 from readypolicy.report.interface import ReportFormat
 from readypolicy.store.interface import Store
 
@@ -62,7 +62,7 @@ def repo_path(path: str | None) -> str | None:
     return pure.as_posix()
 
 
-def check_path(record: dict[str, Any], check: dict[str, Any], locate: Locate) -> str:
+def check_path(record: DecisionRecord, check: CheckResult, locate: Locate) -> str:
     """The repository path a check of a decision record points at."""
     candidates = list(check.get("evidence") or [])
     candidates += [e["digest"] for e in record.get("evidence") or [] if e.get("kind") == "manifest"]

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from readypolicy.records import DecisionRecord
 from readypolicy.report.interface import ReportError, ReportFormat, ordered_checks, status_counts
 
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
@@ -23,7 +23,7 @@ def cell(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
-def _verdict(record: dict[str, Any]) -> str:
+def _verdict(record: DecisionRecord) -> str:
     counts = status_counts(record)
     detail = ", ".join(f"{counts[s]} {s}" for s in ("fail", "missing", "waived", "warn") if counts[s])
     head = "✅ ready" if record["allow"] else "❌ not ready"
@@ -35,7 +35,7 @@ class MarkdownFormat(ReportFormat):
 
     name = "markdown"
 
-    def render(self, records: Sequence[dict[str, Any]]) -> str:
+    def render(self, records: Sequence[DecisionRecord]) -> str:
         lanes = list(dict.fromkeys(r["lane"] for r in records))
         subjects = list(dict.fromkeys((r["subject"]["module"], r["subject"]["revision"]) for r in records))
         by_key = {(r["subject"]["module"], r["subject"]["revision"], r["lane"]): r for r in records}

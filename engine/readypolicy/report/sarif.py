@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from readypolicy import __version__
+from readypolicy.records import CheckResult, DecisionRecord
 from readypolicy.report.interface import ordered_checks, status_counts
 from readypolicy.report.locations import LocatedFormat, check_path
 
@@ -33,7 +34,7 @@ def level(severity: str | None) -> str:
     return LEVELS.get(severity or "", "note")
 
 
-def _rule(check: dict[str, Any]) -> dict[str, Any]:
+def _rule(check: CheckResult) -> dict[str, Any]:
     title = check.get("title") or check["id"]
     help_text = check.get("remediation") or title
     return {
@@ -52,7 +53,7 @@ class SarifFormat(LocatedFormat):
 
     name = "sarif"
 
-    def render(self, records: Sequence[dict[str, Any]]) -> str:
+    def render(self, records: Sequence[DecisionRecord]) -> str:
         rules: dict[str, dict[str, Any]] = {}
         for record in records:
             for check in record["checks"]:
@@ -83,7 +84,7 @@ class SarifFormat(LocatedFormat):
         }
         return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2, sort_keys=True) + "\n"
 
-    def _result(self, record: dict[str, Any], check: dict[str, Any], rule_index: int) -> dict[str, Any]:
+    def _result(self, record: DecisionRecord, check: CheckResult, rule_index: int) -> dict[str, Any]:
         """A blocking check at its severity's level; an advisory one as a warning that does not block; a
         waived one suppressed (SARIF `suppressions`, accepted, with the waiver as justification)."""
         module, revision, lane = record["subject"]["module"], record["subject"]["revision"], record["lane"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
 
+from readypolicy.records import DecisionRecord
 from readypolicy.report.interface import ReportFormat, ordered_checks, status_counts
 
 MARKS = {"pass": "PASS", "fail": "FAIL", "missing": "MISSING", "waived": "WAIVED", "warn": "WARN"}
@@ -16,14 +16,14 @@ class TableFormat(ReportFormat):
 
     name = "table"
 
-    def render(self, records: Sequence[dict[str, Any]]) -> str:
+    def render(self, records: Sequence[DecisionRecord]) -> str:
         return "\n".join(self._block(record) for record in records)
 
-    def stream(self, records: Iterable[dict[str, Any]]) -> Iterator[str]:
+    def stream(self, records: Iterable[DecisionRecord]) -> Iterator[str]:
         for index, record in enumerate(records):
             yield ("\n" if index else "") + self._block(record)
 
-    def _block(self, record: dict[str, Any]) -> str:
+    def _block(self, record: DecisionRecord) -> str:
         subject = record["subject"]
         verdict = "READY" if record["allow"] else "NOT READY"
         lines = [

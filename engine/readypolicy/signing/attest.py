@@ -9,6 +9,7 @@ hunting through three files.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,7 @@ def vsa_bundle_path(bundle_path: Path) -> Path:
     return bundle_path.with_name(stem + ".vsa" + BUNDLE_SUFFIX)
 
 
-def check_decision_id(decision: dict[str, Any], origin: str = "decision") -> None:
+def check_decision_id(decision: Mapping[str, Any], origin: str = "decision") -> None:
     """A recorded decision_id must be the digest of the record without it (it names the content)."""
     recorded = decision.get("decision_id")
     if recorded is None:
@@ -89,7 +90,7 @@ def check_decision_id(decision: dict[str, Any], origin: str = "decision") -> Non
 
 
 def sign_decision(
-    decision: dict[str, Any], signer: Signer, subject_digest: str | None = None, vsa: bool = False
+    decision: Mapping[str, Any], signer: Signer, subject_digest: str | None = None, vsa: bool = False
 ) -> dict[str, Any]:
     """Sign the decision attestation (or, with `vsa`, its SLSA VSA); returns the Sigstore bundle."""
     check_decision_id(decision)
@@ -124,7 +125,7 @@ def _listed(paths: list[str]) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
-def _subject(statement: dict[str, Any], decision: dict[str, Any], origin: str) -> tuple[str, str]:
+def _subject(statement: dict[str, Any], decision: Mapping[str, Any], origin: str) -> tuple[str, str]:
     """The first subject, which must be the canonical decision itself or the decision's module."""
     first = statement["subject"][0]
     if not isinstance(first, dict) or not isinstance(first.get("digest"), dict):
@@ -141,7 +142,7 @@ def _subject(statement: dict[str, Any], decision: dict[str, Any], origin: str) -
     return name, subject_digest
 
 
-def _diagnose(decision: dict[str, Any], payload: bytes) -> str:
+def _diagnose(decision: Mapping[str, Any], payload: bytes) -> str:
     """Explain a failed signature by comparing the (untrusted) payload with the decision."""
     try:
         statement = decode_statement(payload, "payload")
@@ -191,7 +192,7 @@ EXPECTABLE = {
 """What a verifier can say it expects of a decision (`verify --module/--lane/--revision/--pack`), and where it is."""
 
 
-def unexpected(decision: dict[str, Any], expected: dict[str, str | None], require_allow: bool = False) -> list[str]:
+def unexpected(decision: Mapping[str, Any], expected: dict[str, str | None], require_allow: bool = False) -> list[str]:
     """How a verified decision differs from what the verifier promotes: one line per field, both values named.
 
     A valid signature only says who decided; a signed decision for another lane, module or an older
@@ -211,13 +212,13 @@ def unexpected(decision: dict[str, Any], expected: dict[str, str | None], requir
     return problems
 
 
-def waived_lines(decision: dict[str, Any]) -> list[str]:
+def waived_lines(decision: Mapping[str, Any]) -> list[str]:
     """One line per check that passed only because a waiver covered it: check, approver, expiry, reason."""
     lines = []
     for check in decision.get("checks") or []:
         if not isinstance(check, dict) or check.get("status") != "waived":
             continue
-        waiver = check.get("waiver") if isinstance(check.get("waiver"), dict) else {}
+        waiver = found if isinstance(found := check.get("waiver"), dict) else {}
         lines.append(
             f"  waived:   {check.get('id')} by {waiver.get('approver')} until {waiver.get('expires')}"
             f" ({waiver.get('reason')})"

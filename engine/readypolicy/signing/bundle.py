@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 from sigstore_models.bundle.v1 import Bundle as BundleModel
 
-from readypolicy.safeio import UnsafeInputError, loads_json, read_limited
+from readypolicy.safeio import UnsafeInputError, loads_json, read_limited, write_atomic
 from readypolicy.signing.interface import SigningError
 
 BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
@@ -60,10 +58,10 @@ def parse_bundle(bundle: Any, origin: str) -> BundleModel:
 def read_bundle(path: Path) -> dict[str, Any]:
     """Read a bundle file with the size and nesting limits every untrusted input gets."""
     try:
-        value = loads_json(read_limited(path, MAX_BUNDLE_BYTES), str(path))
+        value: dict[str, Any] = loads_json(read_limited(path, MAX_BUNDLE_BYTES), str(path))
     except UnsafeInputError as exc:
         raise SigningError(str(exc)) from exc
-    parse_bundle(value, str(path))
+    parse_bundle(value, str(path))  # refuses anything but a well-formed bundle object
     return value
 
 
@@ -73,11 +71,4 @@ def write_bundle(bundle: dict[str, Any], path: Path) -> None:
     The file appears whole or not at all: it is written under a name no other process uses and
     renamed over `path`, so a concurrent writer or reader never sees half a bundle.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(json.dumps(bundle, indent=2) + "\n")
-        os.replace(name, path)
-    finally:
-        Path(name).unlink(missing_ok=True)
+    write_atomic(path, json.dumps(bundle, indent=2) + "\n", mode=0o600)

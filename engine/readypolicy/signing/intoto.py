@@ -9,6 +9,7 @@ Both are derived only from the decision, so a verifier can rebuild them and comp
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from readypolicy.canonical import digest
@@ -29,7 +30,7 @@ def sha256_hex(value: Any, what: str) -> str:
     return match.group(1)
 
 
-def _field(decision: dict[str, Any], *path: str) -> Any:
+def _field(decision: Mapping[str, Any], *path: str) -> Any:
     value: Any = decision
     for key in path:
         if not isinstance(value, dict) or key not in value:
@@ -38,7 +39,7 @@ def _field(decision: dict[str, Any], *path: str) -> Any:
     return value
 
 
-def subjects(decision: dict[str, Any], subject_digest: str | None) -> list[dict[str, Any]]:
+def subjects(decision: Mapping[str, Any], subject_digest: str | None) -> list[dict[str, Any]]:
     """The statement subject: the module artifact when its digest is known, else the decision itself."""
     module = _field(decision, "subject", "module")
     if subject_digest is not None:
@@ -47,7 +48,7 @@ def subjects(decision: dict[str, Any], subject_digest: str | None) -> list[dict[
     return [{"name": f"{module}.decision.json", "digest": {"sha256": decision_hex}}]
 
 
-def decision_statement(decision: dict[str, Any], subject_digest: str | None = None) -> dict[str, Any]:
+def decision_statement(decision: Mapping[str, Any], subject_digest: str | None = None) -> dict[str, Any]:
     """in-toto Statement v1 whose predicate is the complete decision record."""
     return {
         "_type": STATEMENT_TYPE,
@@ -62,7 +63,7 @@ def lane_level(lane: str) -> str:
     return "READYPOLICY_LANE_" + re.sub(r"[^A-Z0-9]+", "_", lane.upper())
 
 
-def vsa_predicate(decision: dict[str, Any]) -> dict[str, Any]:
+def vsa_predicate(decision: Mapping[str, Any]) -> dict[str, Any]:
     """SLSA VSA v1 predicate summarising the decision; deterministic in the decision alone."""
     subject = _field(decision, "subject")
     policy = _field(decision, "policy")
@@ -92,7 +93,7 @@ def vsa_predicate(decision: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _exceptions(decision: dict[str, Any]) -> dict[str, Any]:
+def _exceptions(decision: Mapping[str, Any]) -> dict[str, Any]:
     """What passed only by exception, counted apart from what passed outright: waived checks (with
     their waiver and approver) and advisory checks that warned. Only for records with a `summary`
     (older records are verified against the predicate they were signed with)."""
@@ -110,7 +111,7 @@ def _exceptions(decision: dict[str, Any]) -> dict[str, Any]:
     }}
 
 
-def vsa_statement(decision: dict[str, Any], subject_digest: str | None = None) -> dict[str, Any]:
+def vsa_statement(decision: Mapping[str, Any], subject_digest: str | None = None) -> dict[str, Any]:
     """in-toto Statement v1 carrying the SLSA Verification Summary of the decision."""
     return {
         "_type": STATEMENT_TYPE,
@@ -120,7 +121,7 @@ def vsa_statement(decision: dict[str, Any], subject_digest: str | None = None) -
     }
 
 
-def expected_predicate(decision: dict[str, Any], predicate_type: str) -> Any:
+def expected_predicate(decision: Mapping[str, Any], predicate_type: str) -> Any:
     """What the predicate of a statement of `predicate_type` must be for this decision."""
     if predicate_type == DECISION_PREDICATE_TYPE:
         return decision

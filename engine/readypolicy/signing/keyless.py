@@ -88,7 +88,8 @@ class SigstoreSigner(Signer):
             raise SigningError(
                 f"keyless signing failed for identity {self._token.identity}: {describe(exc)}"
             ) from exc
-        return json.loads(bundle.to_json())
+        signed: dict[str, Any] = json.loads(bundle.to_json())
+        return signed
 
 
 class SigstoreVerifier(BundleVerifier):

@@ -21,8 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from readypolicy.audit.chain import GENESIS, verify_chain
-from readypolicy.audit.trail import evidence_problems
+from readypolicy.store.chain import GENESIS, evidence_problems, verify_chain
 from readypolicy.store.interface import AuditEntry, EvidenceRecord, IngestEvent, Store, StoreError, checked_evidence
 
 REPLAYED_BY_WRITES = frozenset({"ingest", "decision", "copy"})

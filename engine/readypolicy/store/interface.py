@@ -18,6 +18,7 @@ from typing import Any
 
 from readypolicy.canonical import digest
 from readypolicy.errors import ReadyPolicyError
+from readypolicy.records import DecisionRecord, EvidenceDocument
 
 
 class StoreError(ReadyPolicyError):
@@ -105,7 +106,7 @@ class EvidenceRecord:
     """Logical slot within the kind (`unit`, `integration`, `e2e`...); latest wins per (kind, scope)."""
     schema_version: int
     """Version of the kind's JSON Schema the document validates against."""
-    document: dict[str, Any]
+    document: EvidenceDocument
     """The normalized evidence document (envelope + kind data)."""
     raw_sha256: str
     """`sha256:` of the raw artifact bytes."""
@@ -203,7 +204,7 @@ class DecisionRow:
     """Digest of the policy set (source tree or bundle) that decided."""
     evaluated_at: str
     """Evaluation time (UTC RFC 3339)."""
-    record: dict[str, Any]
+    record: DecisionRecord
     """The full decision record."""
 
 

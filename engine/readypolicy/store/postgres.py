@@ -147,10 +147,10 @@ class PostgresStore(SqlStore):
         """The highest migration applied (0 for an empty database)."""
         with self._read() as cur:
             cur.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
-            if not cur.fetchone()[0]:
+            if not _scalar(cur):
                 return 0
             cur.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
-            return int(cur.fetchone()[0])
+            return int(_scalar(cur))
 
     def migrate(self) -> int:
         """Apply pending migrations, each in its own transaction; returns the resulting version.
@@ -267,6 +267,14 @@ def _passwords(url: str) -> set[str]:
 def _ms(seconds: float) -> str:
     """A PostgreSQL duration setting; at least 1 ms, since 0 would mean no limit at all."""
     return f"{max(1, round(seconds * 1000))}ms"
+
+
+def _scalar(cur: psycopg.Cursor[Any]) -> Any:
+    """The one value of a query that always returns one row (an aggregate or a test)."""
+    row = cur.fetchone()
+    if row is None:
+        raise StoreError("PostgreSQL returned no row for a query that always has one")
+    return row[0]
 
 
 def _loads(data: str | bytes) -> Any:

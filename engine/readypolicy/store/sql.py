@@ -13,8 +13,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from readypolicy.audit.chain import GENESIS, entry_hash
 from readypolicy.canonical import rfc3339, utc_now
+from readypolicy.store.chain import GENESIS, entry_hash
 from readypolicy.store.interface import (
     AuditEntry,
     DecisionRow,
@@ -89,6 +89,18 @@ class SqlStore(Store):
 
     def _sql(self, statement: str) -> str:
         return statement.replace("?", self.placeholder)
+
+    def _filtered(self, columns: str, table: str, conditions: Sequence[tuple[str, str | None]]) -> list[Any]:
+        """Rows of `table` in insertion order, matching each condition (a constant `"column = ?"`) whose value is given.
+
+        One query builder for every filtered listing, so a filter is always a bound parameter.
+        """
+        given = [(clause, value) for clause, value in conditions if value is not None]
+        where = " AND ".join(clause for clause, _value in given) or "1 = 1"
+        with self._read() as cur:
+            cur.execute(self._sql(f"SELECT {columns} FROM {table} WHERE {where} ORDER BY seq"),
+                        [value for _clause, value in given])
+            return list(cur.fetchall())
 
     @staticmethod
     def _json_value(value: Any) -> Any:
@@ -234,19 +246,9 @@ class SqlStore(Store):
     def list_evidence(
         self, module: str, revision: str | None = None, kind: str | None = None
     ) -> list[EvidenceRecord]:
-        clauses, params = ["module = ?"], [module]
-        if revision is not None:
-            clauses.append("revision = ?")
-            params.append(revision)
-        if kind is not None:
-            clauses.append("kind = ?")
-            params.append(kind)
-        with self._read() as cur:
-            cur.execute(
-                self._sql(f"SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE {' AND '.join(clauses)} ORDER BY seq"),
-                params,
-            )
-            return [self._evidence(row) for row in cur.fetchall()]
+        rows = self._filtered(EVIDENCE_COLUMNS, "evidence", [("module = ?", module), ("revision = ?", revision),
+                                                            ("kind = ?", kind)])
+        return [self._evidence(row) for row in rows]
 
     def latest_evidence(self, module: str, revision: str) -> list[EvidenceRecord]:
         # The newest ingest event of each slot names its document. Retention deletes a document's
@@ -324,38 +326,16 @@ class SqlStore(Store):
     def list_decisions(
         self, module: str | None = None, lane: str | None = None, since: str | None = None
     ) -> list[DecisionRow]:
-        clauses, params = ["1 = 1"], []
-        for column, value in (("module", module), ("lane", lane)):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        if since is not None:
-            clauses.append("evaluated_at >= ?")
-            params.append(since)
-        with self._read() as cur:
-            cur.execute(
-                self._sql(f"SELECT {DECISION_COLUMNS} FROM decisions WHERE {' AND '.join(clauses)} ORDER BY seq"),
-                params,
-            )
-            return [self._decision(row) for row in cur.fetchall()]
+        rows = self._filtered(DECISION_COLUMNS, "decisions", [("module = ?", module), ("lane = ?", lane),
+                                                              ("evaluated_at >= ?", since)])
+        return [self._decision(row) for row in rows]
 
     def append_audit(self, actor: str, action: str, module: str | None, details: dict[str, Any]) -> AuditEntry:
         with self._transaction() as cur:
             return self._append_audit(cur, actor, action, module, details)
 
     def audit_entries(self, since: str | None = None, module: str | None = None) -> Iterator[AuditEntry]:
-        clauses, params = ["1 = 1"], []
-        if since is not None:
-            clauses.append("at >= ?")
-            params.append(since)
-        if module is not None:
-            clauses.append("module = ?")
-            params.append(module)
-        with self._read() as cur:
-            cur.execute(
-                self._sql(f"SELECT {AUDIT_COLUMNS} FROM audit WHERE {' AND '.join(clauses)} ORDER BY seq"), params
-            )
-            rows = cur.fetchall()
+        rows = self._filtered(AUDIT_COLUMNS, "audit", [("at >= ?", since), ("module = ?", module)])
         return iter([self._audit(row) for row in rows])
 
     def delete_evidence(self, digests: Sequence[str], actor: str, reason: str) -> int:

@@ -20,6 +20,7 @@ import yaml
 from readypolicy.canonical import digest, parse_rfc3339, rfc3339
 from readypolicy.policy.interface import PolicyError
 from readypolicy.policy.waivers import read_waiver_items
+from readypolicy.safeio import write_atomic
 from readypolicy.signing import Signer
 from readypolicy.waivers import model
 from readypolicy.waivers.approval import sign_approval
@@ -55,11 +56,7 @@ def read_book(path: Path) -> list[Any]:
 
 def write_book(path: Path, items: Sequence[Any]) -> None:
     """Write the entries back as `waivers:` YAML, atomically (a reader never sees half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump({"waivers": list(items)}, sort_keys=False, allow_unicode=True, width=120)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, yaml.safe_dump({"waivers": list(items)}, sort_keys=False, allow_unicode=True, width=120))
 
 
 def request(path: Path, asked: Request, lifetimes: Mapping[str, int] | None) -> dict[str, Any]:

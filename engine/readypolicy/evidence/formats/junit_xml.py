@@ -48,7 +48,7 @@ class JunitXml(Normalizer):
         failed_cases: list[dict[str, Any]] = []
         duration = 0.0
         for suite in suites:
-            row = {"name": suite.get("name", ""), "tests": 0, "failed": 0, "errors": 0, "skipped": 0}
+            row: dict[str, Any] = {"name": suite.get("name", ""), "tests": 0, "failed": 0, "errors": 0, "skipped": 0}
             for case in suite.findall("testcase"):
                 outcome = _outcome(case)
                 totals["tests"] += 1

@@ -7,7 +7,7 @@ the percentile method, the interval and the field names cannot drift between for
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeGuard
 
 from readypolicy.evidence.stats import CI_METHOD, PERCENTILE_METHOD, summarize
 
@@ -38,6 +38,6 @@ def metric_from_samples(
     }
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: Any) -> TypeGuard[int | float]:
     """True for JSON numbers (bool is an int subclass in Python but not a number in JSON)."""
     return isinstance(value, int | float) and not isinstance(value, bool)

@@ -80,7 +80,7 @@ def _grouped(name: str, version: str | None, advisories: list[dict[str, Any]], g
 
 def _fixed(advisory: dict[str, Any], name: str) -> list[str]:
     """Versions that fix the advisory for this package (`affected[].ranges[].events[].fixed`)."""
-    fixes = []
+    fixes: list[str] = []
     for affected in map(mapping, items(advisory.get("affected"))):
         if text(mapping(affected.get("package")).get("name")).lower() != name.lower():
             continue

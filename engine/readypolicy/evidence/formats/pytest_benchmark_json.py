@@ -67,7 +67,7 @@ class PytestBenchmarkJson(Normalizer):
         )
 
     def _from_summary(self, artifact: Artifact, where: str, stats: dict[str, Any]) -> dict[str, Any]:
-        values = {key: stats.get(key) for key in ("median", "max", "mean", "rounds")}
+        values: dict[str, Any] = {key: stats.get(key) for key in ("median", "max", "mean", "rounds")}
         if not all(is_number(value) and value >= 0 for value in values.values()):
             raise self.fail(artifact, f"{where}: stats lacks median/max/mean/rounds")
         worst = values["max"] * 1000.0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Any
+from typing import Any, TypeGuard
 
 from readypolicy.evidence.formats import stamps
 from readypolicy.evidence.formats.junit_xml import MAX_FAILED_CASES
@@ -54,7 +54,7 @@ class PytestJsonReport(Normalizer):
         )
 
 
-def _non_negative(value: Any) -> bool:
+def _non_negative(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
 
 

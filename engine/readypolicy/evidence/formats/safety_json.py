@@ -12,7 +12,7 @@ from typing import Any
 
 from readypolicy.evidence.formats import stamps
 from readypolicy.evidence.formats.findings import score
-from readypolicy.evidence.formats.shape import json_or_none, mapping, optional_text, strings, text
+from readypolicy.evidence.formats.shape import items, json_or_none, mapping, optional_text, strings, text
 from readypolicy.evidence.formats.vulnerabilities import dependencies_data, vulnerability
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
 
@@ -60,7 +60,7 @@ class SafetyJson(Normalizer):
     def _v2(self, artifact: Artifact, doc: dict[str, Any]) -> Normalized:
         meta = doc["report_meta"]
         vulns = []
-        for item in doc.get("vulnerabilities") if isinstance(doc.get("vulnerabilities"), list) else []:
+        for item in items(doc.get("vulnerabilities")):
             if not isinstance(item, dict) or not text(item.get("vulnerability_id")) or not text(item.get("package_name")):
                 raise self.fail(artifact, "a vulnerability has no vulnerability_id or package_name")
             if item.get("ignored") is True:

@@ -138,9 +138,9 @@ def _tightened(keyword: str, before: Any, after: Any, in_old: bool, in_new: bool
         return bool(after)
     numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (before, after))
     if in_old and numbers and keyword in _HIGHER_IS_TIGHTER:
-        return after > before
+        return bool(after > before)
     if in_old and numbers and keyword in _LOWER_IS_TIGHTER:
-        return after < before
+        return bool(after < before)
     return True
 
 
@@ -149,9 +149,13 @@ def _required(schema: dict[str, Any]) -> set[str]:
     return {name for name in names if isinstance(name, str)} if isinstance(names, list) else set()
 
 
+def _properties(schema: dict[str, Any]) -> dict[str, Any]:
+    properties = schema.get("properties")
+    return properties if isinstance(properties, dict) else {}
+
+
 def _compare_object(old: dict[str, Any], new: dict[str, Any], path: str, diff: SchemaDiff) -> None:
-    old_props = old.get("properties") if isinstance(old.get("properties"), dict) else {}
-    new_props = new.get("properties") if isinstance(new.get("properties"), dict) else {}
+    old_props, new_props = _properties(old), _properties(new)
     for name in sorted(set(old_props) - set(new_props)):
         diff.add(True, _pointer(path, "properties", name), "removed-property", f"property {name!r} removed")
     for name in sorted(set(new_props) - set(old_props)):

@@ -6,6 +6,16 @@ import rego.v1
 
 # backup-restore {restore_verified: bool, rto_minutes, rpo_minutes, rto_target_minutes,
 # rpo_target_minutes}: a backup was restored into a fresh environment and checked.
+# METADATA
+# title: Backup restore tested
+# description: >-
+#   A recent, passed backup-restore drill restored a backup into a fresh environment and verified
+#   it.
+# custom:
+#   id: backup.restore
+#   severity: critical
+#   remediation: >-
+#     Restore a backup into a fresh environment, verify the data, ingest a BackupRestore record.
 result("backup.restore", lane) := lib.verdict(
 	drill_problems(d, lane) | all_true(d, ["restore_verified"]),
 	sprintf("backup restored and verified on %s", [d.data.performed_at]),
@@ -15,6 +25,15 @@ result("backup.restore", lane) := lib.verdict(
 } else := lib.missing_operation("backup-restore")
 
 # RTO/RPO are defined (targets within the pack's ceilings) and the restore met them.
+# METADATA
+# title: RTO and RPO defined and met
+# description: >-
+#   The RTO and RPO targets are within the pack's ceilings and the backup-restore drill met them.
+# custom:
+#   id: recovery.objectives
+#   severity: high
+#   remediation: >-
+#     Define RTO/RPO targets within the enterprise ceilings and show a restore meeting them.
 result("recovery.objectives", lane) := lib.verdict(
 	((bounded(d, "rto_target_minutes", lane, "rto_target_minutes_max", "the RTO target (minutes)") | bounded(d, "rpo_target_minutes", lane, "rpo_target_minutes_max", "the RPO target (minutes)")) | objective_misses(d)),
 	sprintf("RTO %v min (target %v), RPO %v min (target %v)", [detail(d, "rto_minutes"), detail(d, "rto_target_minutes"), detail(d, "rpo_minutes"), detail(d, "rpo_target_minutes")]),

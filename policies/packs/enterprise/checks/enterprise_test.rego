@@ -3,7 +3,7 @@ package readiness.enterprise_test
 
 import data.readiness.candidate
 import data.readiness.checks
-import data.readiness.checks_test.good
+import data.readiness.checks_test
 import data.readiness.integration
 import data.readiness.lanes_test
 import data.readiness.lib
@@ -15,7 +15,7 @@ import rego.v1
 # file at its directory's path (policies/packs/enterprise/config → data.packs.enterprise.config). Everything
 # below evaluates `with data.readiness.config as config`, so both runs test this pack's values.
 config := data.packs.enterprise.config if {
-	data.packs.enterprise.config
+	is_object(data.packs.enterprise.config)
 } else := data.readiness.config
 
 lane_checks(lane) := ids if {
@@ -41,8 +41,8 @@ endpoints := {"endpoints": {
 	"live": {"path": "/live", "ok": true},
 }}
 
-ready := json.patch(good, [{"op": "add", "path": "/evidence/operations", "value": array.concat(
-	good.evidence.operations,
+ready := json.patch(checks_test.good, [{"op": "add", "path": "/evidence/operations", "value": array.concat(
+	checks_test.good.evidence.operations,
 	[record("backup-restore", backup), record("health-endpoints", endpoints)],
 )}])
 
@@ -123,7 +123,7 @@ test_recovery_objectives_can_be_waived_for_the_production_lifetime if {
 	not production.decision.allow with input as too_long with data.readiness.config as config
 }
 
-test_backup_missing if res("backup.restore", "production", good).status == "missing"
+test_backup_missing if res("backup.restore", "production", checks_test.good).status == "missing"
 
 # recovery.objectives
 
@@ -143,4 +143,4 @@ test_objectives_fail_missed if {
 	res("recovery.objectives", "production", with_backup(object.union(backup, {"rpo_minutes": 45}))).message == "the drill's RPO of 45 min misses its 30 min target"
 }
 
-test_objectives_missing if res("recovery.objectives", "production", good).status == "missing"
+test_objectives_missing if res("recovery.objectives", "production", checks_test.good).status == "missing"

@@ -5,6 +5,16 @@ import data.readiness.lib
 import rego.v1
 
 # rollback-drill {rollback_seconds, data_loss: bool}: a release was rolled back without losing data.
+# METADATA
+# title: "P0: safe rollback drilled"
+# description: >-
+#   A recent, passed rollback drill rolled a release back within rollback_seconds_max without losing
+#   data.
+# custom:
+#   id: rollback.drill
+#   severity: critical
+#   remediation: >-
+#     Roll a release back in a drill, check nothing was lost, and ingest a RollbackDrill record.
 result("rollback.drill", lane) := lib.verdict(
 	((drill_problems(d, lane) | bounded(d, "rollback_seconds", lane, "rollback_seconds_max", "rollback time (s)")) | {"the rollback lost data" |
 		object.get(details(d), "data_loss", true) != false
@@ -17,6 +27,16 @@ result("rollback.drill", lane) := lib.verdict(
 
 # artifact-signing {signed: bool, verified: bool, identity}: released policies and artifacts are
 # signed and the signature was verified by someone other than the signer's tooling.
+# METADATA
+# title: "P1: policies and artifacts signed"
+# description: >-
+#   A passed artifact-signing record shows the released artifacts signed and the signature verified.
+# custom:
+#   id: supply.signed
+#   severity: high
+#   remediation: >-
+#     Sign the released policy bundle and artifacts, verify the signatures, ingest an
+#     ArtifactSigning record.
 result("supply.signed", _) := lib.verdict(
 	outcome_problems(d) | all_true(d, ["signed", "verified"]),
 	sprintf("artifacts signed by %v and verified", [detail(d, "identity")]),
@@ -48,6 +68,16 @@ sbom_root_problem(s) := sprintf("%s: no root component naming the module", [s.sc
 # Names compare as package indexes compare them (PEP 503): case-insensitive, runs of - _ . alike.
 package_name(name) := regex.replace(lower(name), `[-_.]+`, "-")
 
+# METADATA
+# title: "P1: SBOM published"
+# description: >-
+#   Every SBOM lists components, has a root component naming the module, and at most
+#   sbom_unlicensed_max components without a licence.
+# custom:
+#   id: supply.sbom
+#   severity: medium
+#   remediation: >-
+#     Generate a CycloneDX or SPDX SBOM with a root component and licenses, and ingest it.
 result("supply.sbom", lane) := lib.verdict(
 	sbom_problems(lane),
 	concat("; ", sort([sprintf("%s %s SBOM of %d component(s) for %v", [s.data.format, s.data.spec_version, s.data.components, s.data.root_component.name]) | some s in sbom_docs])),
@@ -57,6 +87,16 @@ result("supply.sbom", lane) := lib.verdict(
 } else := lib.missing("sbom")
 
 # fuzzing {duration_hours, crashes: int, targets: int}: a fuzzing campaign found no crash.
+# METADATA
+# title: "P2: fuzzing campaign without crashes"
+# description: >-
+#   A passed fuzzing campaign ran at least fuzz_hours_min hours with at most fuzz_crashes_max
+#   crashes.
+# custom:
+#   id: security.fuzzing
+#   severity: medium
+#   remediation: >-
+#     Fuzz the parsers and policy inputs long enough, fix every crash, ingest a Fuzzing record.
 result("security.fuzzing", lane) := lib.verdict(
 	((outcome_problems(d) | bounded(d, "duration_hours", lane, "fuzz_hours_min", "fuzzing time (hours)")) | bounded(d, "crashes", lane, "fuzz_crashes_max", "the number of crashes")),
 	sprintf("fuzzed %v target(s) for %v hours without a crash", [detail(d, "targets"), detail(d, "duration_hours")]),

@@ -3,7 +3,7 @@ package readiness.priority_test
 
 import data.readiness.candidate
 import data.readiness.checks
-import data.readiness.checks_test.good
+import data.readiness.checks_test
 import data.readiness.integration
 import data.readiness.lanes_test
 import data.readiness.lib
@@ -15,7 +15,7 @@ import rego.v1
 # file at its directory's path (policies/packs/priority/config → data.packs.priority.config). Everything
 # below evaluates `with data.readiness.config as config`, so both runs test this pack's values.
 config := data.packs.priority.config if {
-	data.packs.priority.config
+	is_object(data.packs.priority.config)
 } else := data.readiness.config
 
 lane_checks(lane) := ids if {
@@ -51,8 +51,8 @@ extra := [
 	record("health-endpoints", {"endpoints": {"health": {"path": "/healthz", "ok": true}, "ready": {"path": "/readyz", "ok": true}}}),
 ]
 
-ready := json.patch(good, [
-	{"op": "add", "path": "/evidence/operations", "value": array.concat(good.evidence.operations, extra)},
+ready := json.patch(checks_test.good, [
+	{"op": "add", "path": "/evidence/operations", "value": array.concat(checks_test.good.evidence.operations, extra)},
 	{"op": "add", "path": "/evidence/sbom", "value": [sbom]},
 ])
 
@@ -158,7 +158,7 @@ test_sbom_fail if {
 	r.message == "cyclonedx: 3 component(s) without a license; at most 0 allowed; cyclonedx: no root component naming the module; cyclonedx: the SBOM lists no component"
 }
 
-test_sbom_missing if res("supply.sbom", "integration", good).status == "missing"
+test_sbom_missing if res("supply.sbom", "integration", checks_test.good).status == "missing"
 
 # security.fuzzing
 

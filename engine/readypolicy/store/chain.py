@@ -1,7 +1,9 @@
-"""Hash chaining of audit entries.
+"""Hash chaining of audit entries: the invariant every store keeps when it appends one.
 
 Each entry commits to the previous entry's hash, so editing, deleting or reordering any entry
-changes every hash after it; `verify_chain` names the first entry where that shows.
+changes every hash after it; `verify_chain` names the first entry where that shows. It lives in
+`store/` because a store computes `entry_hash` inside the write an entry describes, and copying a
+store re-checks both chains; `audit/` reads, exports and checkpoints the chain on top of this.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from readypolicy.canonical import digest
-from readypolicy.store.interface import AuditEntry
+from readypolicy.store.interface import AuditEntry, Store, evidence_problem
 
 GENESIS = "sha256:" + "0" * 64
 
@@ -51,3 +53,22 @@ def verify_chain(entries: Iterable[AuditEntry]) -> tuple[int, str | None]:
         expected_prev = entry.entry_hash
         expected_seq += 1
     return count, None
+
+
+def evidence_problems(store: Store, entries: list[AuditEntry]) -> list[str]:
+    """Stored evidence the chain cannot vouch for: rows edited since ingest, or never logged as ingested.
+
+    The chain hashes its own entries, not the evidence table, so an intact chain alone says nothing
+    about an evidence row changed in the database; each row is checked against its content address
+    and against the `ingest` entries of the chain.
+    """
+    logged = {entry.details.get("digest") for entry in entries if entry.action == "ingest"}
+    problems: list[str] = []
+    for module in store.modules():
+        for record in store.list_evidence(module):
+            problem = evidence_problem(record)
+            if problem is not None:
+                problems.append(f"evidence {record.digest} no longer matches its content address ({problem})")
+            elif record.digest not in logged:
+                problems.append(f"evidence {record.digest} has no ingest entry in the audit chain")
+    return problems

@@ -1,0 +1,105 @@
+"""The gate run behind `readypolicy eval`: who is decided for which lanes, then decide and record each.
+
+The CLI parses options and prints; what is decided, with which policy and waivers, and what is
+stored lives here, so the rules of a gate run are in the library and the command stays a shell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+from readypolicy.audit.trail import log_waivers
+from readypolicy.canonical import rfc3339, utc_now
+from readypolicy.decision.record import to_row
+from readypolicy.evaluate import Subject, SubjectError, evaluate, resolve_subject, target_lanes
+from readypolicy.policy.lock import LOCK_NAME, locked_policy
+from readypolicy.policy.waivers import lane_lifetimes
+from readypolicy.records import DecisionRecord
+from readypolicy.store.interface import Store, StoreError
+from readypolicy.waivers.gate import configured_waivers
+from readypolicy.wiring import Wiring
+
+
+def choose_subjects(
+    store: Store, modules: Sequence[str], revision: str | None, every: bool, environment: tuple[str, str] | None,
+) -> tuple[list[Subject], str | None]:
+    """Who is decided at which revision, and a note when the revision was picked rather than named.
+
+    A named revision is never swapped for another one. One module: `revision`, else `environment`
+    ((revision, variable) from $READYPOLICY_REVISION or the CI's commit variable), else the revision
+    ingested last (said in the note). `every`: `revision` for every module, else each module's
+    revision ingested last (a fleet's modules are built at different commits).
+    """
+    if every:
+        modules = store.modules()
+        if not modules:
+            raise SubjectError(f"{store.url} holds no evidence: --all has no module to decide")
+    named = (revision, "--revision") if revision is not None else None if every else environment
+    if named is not None:
+        return [resolve_subject(store, m, named[0], named[1]) for m in modules], None
+    subjects = [resolve_subject(store, m, None) for m in modules]
+    if every:
+        chosen = f"each of the {len(subjects)} module(s) at its revision ingested last"
+    else:
+        chosen = ", ".join(f"{s.module} at revision {s.revision}" for s in subjects) + ", the one ingested last"
+    return subjects, f"no --revision, $READYPOLICY_REVISION or CI commit variable: deciding {chosen}; pass --revision"
+
+
+def lane_plan(
+    store: Store, lanes: Sequence[str], subjects: Sequence[Subject], requested: Sequence[str] | None,
+) -> dict[str, list[Subject]]:
+    """Which subjects each lane decides, in lane order.
+
+    Lanes named (`requested`): every subject in each. None named: each module up to the target
+    lane its manifest names, and only lanes that decide someone.
+    """
+    if requested is not None:
+        return {lane: list(subjects) for lane in requested}
+    plan: dict[str, list[Subject]] = {lane: [] for lane in lanes}
+    for subject in subjects:
+        for lane in target_lanes(store, subject, lanes):
+            plan[lane].append(subject)
+    return {lane: chosen for lane, chosen in plan.items() if chosen}
+
+
+def run_evaluations(
+    wiring: Wiring, plan: Mapping[str, Sequence[Subject]], bundle: Path | None, pack: str | None, record: bool,
+    warn: Callable[[str], None], locked: bool = False, server: str | None = None,
+) -> Iterator[DecisionRecord]:
+    """Decide every lane of `plan` for its subjects, storing and yielding each decision as it is made.
+
+    Nothing is kept once yielded, so a fleet of any size runs in flat memory.
+
+    With `locked`, each lane is decided by the bundle the lock approved for it; every lane's bundle
+    is checked against the lock before anything is evaluated, so a bad lock records nothing.
+    Warnings about the waivers in force go to `warn` before the first decision.
+    """
+    config = wiring.config
+    now = rfc3339(utc_now())
+    if locked:
+        lock_path = config.path(config.bundles) / LOCK_NAME
+        approvers = config.policy_approver_keys()
+        policies = {lane: locked_policy(lock_path, pack or config.pack, lane, approvers) for lane in plan}
+    else:
+        policies = dict.fromkeys(plan, wiring.policy(pack=pack, bundle=bundle))
+    waivers = configured_waivers(config, now, lane_lifetimes(policies))
+    for message in waivers.warnings:
+        warn(message)
+    engine = wiring.engine(server)
+    recorded = 0
+    for lane, subjects in plan.items():
+        for evaluation in evaluate(
+            store=wiring.store, engine=engine, policy=policies[lane], cache_dir=wiring.cache_dir, lane=lane,
+            subjects=subjects, now=now, waivers=waivers.entries, batch_size=config.batch_size, workers=config.workers,
+        ):
+            if record:
+                try:
+                    wiring.store.put_decision(to_row(evaluation.record), config.actor)
+                    recorded += 1
+                    log_waivers(wiring.store, evaluation.record, config.actor)
+                except StoreError as exc:  # say what earlier commits of this run did store
+                    if recorded:
+                        raise StoreError(f"{exc}; {recorded} decision(s) of this run were recorded") from exc
+                    raise
+            yield evaluation.record
