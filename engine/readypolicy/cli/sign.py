@@ -16,8 +16,7 @@ import click
 
 from readypolicy.cli.context import EXIT_NOT_READY, fail_closed, recorded_policy, runtime, warn
 from readypolicy.config import Config
-from readypolicy.policy.approval import ApprovalError, check_approval
-from readypolicy.policy.interface import PolicySet
+from readypolicy.policy.approval import approved_for_replay
 from readypolicy.replay import ReplayResult, check_replay, replay_decision
 from readypolicy.runtime import Runtime
 from readypolicy.signing import (
@@ -254,17 +253,6 @@ def verify(ctx: click.Context, decision_path: Path, bundle_path: Path | None, ke
         approved_for_replay(policy, result.decision, rt.config.policy_approver_keys())
         report_replay(replay_decision(result.decision, rt.store, policy, rt.engine(), rt.cache_dir))
     exit_if_unexpected(ctx, result.decision, expect_module, expect_lane, expect_revision, expect_pack, require_allow)
-
-
-def approved_for_replay(policy: PolicySet, decision: dict[str, Any], approvers: list[Path] | None) -> None:
-    """With policy_approvers configured, replay only with a bundle an approver signed for the decision's lane."""
-    if approvers is None:
-        return
-    if policy.source != "bundle" or policy.bundle_sha256 is None:
-        raise ApprovalError(f"{policy.origin}: policy_approvers is configured, so replay needs the approved bundle "
-                            "(pass --policy-bundle), not the source tree")
-    check_approval(policy.origin, sha256=policy.bundle_sha256, pack=policy.pack, digest=policy.digest,
-                   lane=str(decision.get("lane")), approvers=approvers)
 
 
 def report_replay(result: ReplayResult) -> None:

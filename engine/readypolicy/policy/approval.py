@@ -12,11 +12,11 @@ only when such an approval verifies against one of those keys.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from readypolicy.policy.interface import PolicyError
+from readypolicy.policy.interface import PolicyError, PolicySet
 
 if TYPE_CHECKING:
     from readypolicy.signing import Signer
@@ -102,3 +102,18 @@ def check_approval(
         return f"{predicate.get('approver')} ({verified.signer})"
     raise ApprovalError(f"{path}: the approval does not verify against any key in policy_approvers ("
                         + "; ".join(refusals)[:300] + ")")
+
+
+def approved_for_replay(policy: PolicySet, decision: Mapping[str, Any], approvers: Sequence[Path] | None) -> None:
+    """With policy_approvers configured, replay only with a bundle an approver signed for the decision's lane.
+
+    A replay that may use the source tree, or a bundle nobody approved, would "confirm" a decision with
+    a policy the approvers never saw.
+    """
+    if approvers is None:
+        return
+    if policy.source != "bundle" or policy.bundle_sha256 is None:
+        raise ApprovalError(f"{policy.origin}: policy_approvers is configured, so replay needs the approved bundle "
+                            "(pass --policy-bundle), not the source tree")
+    check_approval(policy.origin, sha256=policy.bundle_sha256, pack=policy.pack, digest=policy.digest,
+                   lane=str(decision.get("lane")), approvers=approvers)
