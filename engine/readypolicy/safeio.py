@@ -9,9 +9,10 @@ Their error messages name the origin, the position and the problem, never the ar
 with a forced format any file can reach a parser (a planted symlink to a secrets file, say), and
 a quoted snippet in an error would copy that secret into the CI log.
 
-The writers at the end are the other half of "nothing half-written": every file readypolicy
-writes for others to read (reports, the lock, bundles, signed decisions, waivers, golden cases,
-OPA caches) appears whole or not at all, through one staging-and-rename helper.
+The writers at the end are the other half of "nothing half-written": the files readypolicy writes
+for others to read (reports, the lock, bundles, signed decisions, waivers, golden cases, OPA caches)
+appear whole or not at all, through one staging-and-rename helper. Two small files are written
+directly: generated docs tables (`docs_gen`, regenerated on demand) and a new key pair's public key.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What a library feature needs from whoever wired it: settings, and the store, OPA, engine and policy.
 
-The CLI's `Runtime` (runtime.py) builds these from configuration; tests and the benchmark build the
-same object. Library code (the gate run, drift) is typed against this protocol instead of importing
+The CLI's `Runtime` (runtime.py) builds these from configuration and satisfies this protocol.
+Library code (the gate run, drift) is typed against this protocol instead of importing
 `Runtime`, so it never depends on how a command wires itself: the layers contract in pyproject.toml
 forbids that import, and docs/architecture.md ("Layers") says why.
 """

@@ -137,13 +137,18 @@ coverage_problems(d, counted, minimum) := {sprintf("line coverage %s%% is not ab
 	not d.data.line_percent > minimum
 } else := set() if {
 	counted.kind == "totals"
+	d.data.line_percent > minimum
 } else := {sprintf("coverage.omit entries %v of the manifest are not valid glob patterns", [coverage_bad_omits])} if {
 	counted.kind == "bad omits"
 } else := {sprintf("none of the %d measured file(s) is module source with lines to cover (%s): the report does not measure the module's code", [count(d.data.per_file), coverage_rule_text])} if {
 	counted.total == 0
 } else := {coverage_lines_message(d, counted, "is not above", minimum)} if {
 	not coverage_percent(counted) > minimum
-} else := set()
+} else := set() if {
+	# Clean only on a measured pass: a report whose failure message cannot be built has no result.
+	counted.kind == "per file"
+	coverage_percent(counted) > minimum
+}
 
 # The passing message; "" for a report that cannot pass (lib.verdict shows it only without a problem).
 coverage_summary(d, counted, minimum) := sprintf("line coverage %s%% is above the %v%% this lane requires (%d/%d lines)", [lib.two_decimals(d.data.line_percent), minimum, d.data.lines_covered, d.data.lines_total]) if {

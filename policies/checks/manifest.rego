@@ -21,4 +21,5 @@ result("manifest.present", _) := lib.verdict(
 ) if {
 	m := input.manifest
 	is_string(m.module)
+	is_string(input.module) # an input naming no module has nothing to compare the manifest with
 } else := lib.missing("manifest")

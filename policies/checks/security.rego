@@ -60,7 +60,13 @@ sast_problems(lane) := {sprintf("%d finding(s) above %s, first: %s %s at %s:%v",
 } else := {sprintf("no report from %s, which this lane requires", [concat(", ", absent)])} if {
 	absent := sast_absent_tools(lane)
 	count(absent) > 0
-} else := set()
+} else := set() if {
+	# Clean only when each problem is positively absent: a finding whose message cannot be built
+	# (a field missing) leaves the check without a result, never a pass.
+	count(sast_blocking(lane)) == 0
+	sast_errors == 0
+	count(sast_absent_tools(lane)) == 0
+}
 
 dependency_problems(lane) := (dependencies_unaudited | dependencies_skipped(lane)) | dependencies_vulnerable(lane)
 
@@ -150,4 +156,7 @@ no_critical_problems(lane) := {sprintf("%d vulnerability/finding(s) above %s: %s
 	count(found) > 0
 } else := {sprintf("%s: a report that audited no package is no evidence of no vulnerability", [concat("; ", sort(dependencies_unaudited))])} if {
 	count(dependencies_unaudited) > 0
-} else := set()
+} else := set() if {
+	count(severe(lane)) == 0
+	count(dependencies_unaudited) == 0
+}

@@ -153,12 +153,17 @@ missing(kind) := {
 	"evidence": [],
 }
 
-# A failing verdict listing every problem, or a pass with its message.
+# A failing verdict listing every problem, or a pass with its message. No pass without a message:
+# a check whose passing message could not be built (a field its evidence lacks) has no result,
+# which the assembly reports as missing.
 # (The objects of `fail` and `pass`, written out: every check ends here, and a call costs more than
 # the object.)
 verdict(problems, ok_message, evidence) := {"status": "fail", "message": concat("; ", sort(problems)), "evidence": evidence} if {
 	count(problems) > 0
-} else := {"status": "pass", "message": ok_message, "evidence": evidence}
+} else := {"status": "pass", "message": ok_message, "evidence": evidence} if {
+	count(problems) == 0
+	ok_message != ""
+}
 
 # Whether a waiver may turn check `id` green in `lane`. The catalog entry is the one place that
 # says so: `waivable: false` (never) or `unwaivable_in: [lanes]`. A check the catalog does not
@@ -304,7 +309,7 @@ settled(id, lane, enforcement, results) := r if {
 # Assemble a lane decision from the results of the `result(id, lane)` function given.
 decide(lane, results) := {
 	"lane": lane,
-	"allow": (summary.fail + summary.missing) == 0,
+	"allow": ((summary.pass + summary.waived) + summary.warn) == count(assembled),
 	"checks": assembled,
 	"summary": summary,
 } if {
@@ -323,6 +328,10 @@ decide(lane, results) := {
 		some id in lane_checks(lane)
 		enforcement := enforced[id]
 	]
+
+	# Every check of the lane is in the decision, or there is no decision: a check dropped by a
+	# catalog entry or enforcement setting OPA cannot read would otherwise leave nothing to block.
+	count(assembled) == count(lane_checks(lane))
 
 	# Every status is counted, zero included, so a failing or missing check always shows here.
 	summary := {s: n | some s in ["pass", "fail", "missing", "waived", "warn"]; n := count([c | some c in assembled; c.status == s])}

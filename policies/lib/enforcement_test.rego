@@ -134,6 +134,21 @@ test_a_check_the_catalog_does_not_list_is_blocking if {
 	lib.enforcement("z.unknown") == "blocking" with data.readiness.config as config with input as at("2026-12-01T00:00:00Z")
 }
 
+# A lane listing a check the catalog lacks has no decision at all (readypolicy: exit 2), never one
+# that leaves the check out and allows on the rest.
+test_a_lane_check_the_catalog_lacks_leaves_no_decision if {
+	widened := object.union(config, {"lanes": {"candidate": {"checks": ["a.block", "z.unknown"]}}})
+	not decided("candidate", widened)
+}
+
+# An enforcement setting OPA cannot read (a word where an object belongs) drops no check: there is
+# no decision, never an allow over the checks that remain.
+test_an_unreadable_enforcement_setting_leaves_no_decision if {
+	not decided("candidate", object.union(config, {"enforcement": "advisory"}))
+}
+
+decided(lane, cfg) if lib.decide(lane, all_fail) with data.readiness.config as cfg with input as at("2026-12-01T00:00:00Z")
+
 test_every_failure_is_enforced_in_lane_order if {
 	# the assembly's shortcut leaves passing results alone; every failing one still goes through
 	# enforcement, and the checks keep the lane's order

@@ -71,7 +71,7 @@ def _short(value: object) -> str:
 @fail_closed
 def log_command(ctx: click.Context, since: str | None, module: str | None, fmt: str) -> None:
     """Show the audit chain (filtered views do not check it; use verify-chain)."""
-    entries = list(runtime(ctx).store.audit_entries(since=since_time(since) if since else None, module=module))
+    entries = list(runtime(ctx).store.audit_entries(since=since_time(since) if since is not None else None, module=module))
     if fmt == "json":
         click.echo(json.dumps([asdict(entry) for entry in entries], indent=2, sort_keys=True))
         return

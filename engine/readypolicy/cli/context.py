@@ -19,6 +19,7 @@ import click
 
 from readypolicy.errors import ReadyPolicyError
 from readypolicy.runtime import Runtime
+from readypolicy.safeio import atomic_open, write_atomic
 
 if TYPE_CHECKING:
     from readypolicy.policy.interface import PolicySet
@@ -134,8 +135,6 @@ def write_chunks(chunks: Iterable[str], output: Path | None) -> None:
             click.echo(chunk, nl=False)
         click.echo()
         return
-    from readypolicy.safeio import atomic_open  # with yaml and defusedxml: only commands that write a file load it
-
     with atomic_open(output) as handle:
         for chunk in chunks:
             handle.write(chunk)
@@ -147,6 +146,4 @@ def write_output(text: str, output: Path | None) -> None:
     if output is None:
         click.echo(text)
         return
-    from readypolicy.safeio import write_atomic  # with yaml and defusedxml: only commands that write a file load it
-
     write_atomic(output, text if text.endswith("\n") else text + "\n")

@@ -129,7 +129,9 @@ def eval_command(
         sign = functools.partial(write_signed, signer=signer, directory=sign_dir or rt.config.path(SIGN_DIR),
                                  subject_digest=subject_digest, vsa=vsa)
     verdicts: list[bool] = []
-    ladders = LadderTally(rt.lanes, rt.store)
+    # Only the human formats end with each module's ladder; machine formats skip the tally (and its
+    # manifest reads) altogether.
+    ladders = LadderTally(rt.lanes, rt.store) if fmt in (MarkdownFormat.name, "table") else None
 
     def decided() -> Iterator[DecisionRecord]:
         records = run_evaluations(rt, plan, bundle, pack, record=not no_record, warn=warn, locked=locked, server=server)
@@ -141,10 +143,11 @@ def eval_command(
                     for path in sign([record]):
                         click.echo(f"signed: {path}", err=True)
                 verdicts.append(bool(record["allow"]))
-                ladders.add(record)
+                if ladders is not None:
+                    ladders.add(record)
                 yield record
 
-    def ladder_table() -> Iterator[str]:
+    def ladder_table(ladders: LadderTally) -> Iterator[str]:
         """Run after every decision was streamed (chained after them): each module's ladder, a line at a time."""
         yield "\nwhy not the next lane:\n"
         separator = ""
@@ -152,15 +155,15 @@ def eval_command(
             yield f"{separator}  {describe(ladder)}"
             separator = "\n"
 
-    if fmt == MarkdownFormat.name:
+    if fmt == MarkdownFormat.name and ladders is not None:
         text = get_format(fmt).render(list(decided()))
         text += "\n\n### Why not the next lane\n\n" + "\n".join(f"- {describe(lad)}" for lad in ladders.ladders())
         write_output(text, output)
         append_step_summary(text)
     else:
         chunks: Iterable[str] = get_format(fmt, store_locator(rt.store)).stream(decided())
-        if fmt == "table":  # the human format ends with each module's ladder; machine formats stay as they were
-            chunks = chain(chunks, ladder_table())
+        if ladders is not None:  # the table
+            chunks = chain(chunks, ladder_table(ladders))
         write_chunks(chunks, output)
     if not verdicts:  # a gate that decided nothing never says READY
         raise SubjectError("nothing was decided: no module and lane to evaluate")

@@ -11,7 +11,8 @@ For the pinned OPA the restricted list ships inside the package (`capabilities-r
 written by `scripts/gen-capabilities` and checked against the real `opa capabilities --current` by
 tests/test_capabilities_shipped.py), so a gate does not spend an OPA process on deriving it. The list
 is an allowlist: OPA refuses any builtin absent from it, so it can never allow a denied builtin, and it
-is never read from a writable cache. Any other OPA version derives its list per process instead
+is never read from a writable cache (only the cached version of the binary decides whether it
+applies). Any other OPA version derives its list per process instead
 (`OpaBinary.capabilities_file`), because a newer OPA may flag more builtins nondeterministic and an
 older one may not implement every listed builtin or feature.
 """

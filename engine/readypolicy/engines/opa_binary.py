@@ -1,11 +1,12 @@
 """The OPA executable: running it with a deadline, its version, and its restricted capabilities.
 
-The version is cached per binary (keyed by path, size and mtime): it only labels decisions. The
-restricted capabilities file is the guard that keeps policies deterministic, so it is never read
-back from a cache anyone could have rewritten: for the pinned OPA it is the list shipped inside the
-package (see `capabilities`); for any other version each process asks this OPA for its capabilities
-once, restricts them in memory and writes them to a fresh private temp file that is removed when
-the process ends.
+The version is cached per binary (keyed by path, size and mtime). It labels decisions, and it picks
+which restricted capabilities apply. The restricted list itself is the guard that keeps policies
+deterministic, so it is never read back from a cache anyone could have rewritten: for the pinned OPA
+it is the list shipped inside the package (see `capabilities`); for any other version each process
+asks this OPA for its capabilities once, restricts them in memory and writes them to a fresh private
+temp file that is removed when the process ends. A rewritten version cache can therefore only swap
+one allowlist for the other, and neither names a denied builtin (docs/threat-model.md, "not guarded").
 """
 
 from __future__ import annotations
