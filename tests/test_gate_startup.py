@@ -25,14 +25,19 @@ def imported_modules(stderr: str) -> set[str]:
     return {line.rsplit("|", 1)[1].strip() for line in stderr.splitlines() if line.startswith("import time:")}
 
 
-def test_eval_without_approver_keys_does_not_load_the_signing_stack(tmp_path: Path) -> None:
-    """A plain `eval` (no --sign, no waiver_approvers) must not import sigstore and friends."""
+def eval_imports(tmp_path: Path) -> set[str]:
+    """The modules a plain `eval` of one ingested coverage report imports (no --sign, no waiver_approvers)."""
     project = make_project(tmp_path)
     assert run_cli("ingest", coverage_json(tmp_path / "c.json", 95, 100), "-m", "svc", "-r", "r1",
                    cwd=project).returncode == 0
     done = run_cli("eval", "-m", "svc", "-r", "r1", "--no-record", cwd=project, env={"PYTHONPROFILEIMPORTTIME": "1"})
     assert done.returncode == 0, done.stderr[-2000:]
-    modules = imported_modules(done.stderr)
+    return imported_modules(done.stderr)
+
+
+def test_eval_without_approver_keys_does_not_load_the_signing_stack(tmp_path: Path) -> None:
+    """A plain `eval` (no --sign, no waiver_approvers) must not import sigstore and friends."""
+    modules = eval_imports(tmp_path)
     # The probe sees the eval path: the waiver gate is what used to pull in the signing stack. (The
     # subcommand module itself is loaded by importlib.import_module, which importtime does not list.)
     assert {"readypolicy.evaluate", "readypolicy.waivers.gate"} <= modules
@@ -45,12 +50,7 @@ INGEST_ONLY_MODULES = ("defusedxml", "jsonschema", "requests", "referencing", "r
 
 
 def test_eval_does_not_load_the_artifact_parsers_or_validators(tmp_path: Path) -> None:
-    project = make_project(tmp_path)
-    assert run_cli("ingest", coverage_json(tmp_path / "c.json", 95, 100), "-m", "svc", "-r", "r1",
-                   cwd=project).returncode == 0
-    done = run_cli("eval", "-m", "svc", "-r", "r1", "--no-record", cwd=project, env={"PYTHONPROFILEIMPORTTIME": "1"})
-    assert done.returncode == 0, done.stderr[-2000:]
-    modules = imported_modules(done.stderr)
+    modules = eval_imports(tmp_path)
     assert "readypolicy.evaluate" in modules
     assert sorted(m for m in modules if m.startswith(INGEST_ONLY_MODULES)) == []
 

@@ -133,14 +133,21 @@ def test_every_shipped_pack_has_a_catalog_for_every_lane(pack: str) -> None:
         assert required and len(set(required)) == len(required), (pack, lane)
 
 
-def test_single_pass_check_decision_is_refused(tmp_path: Path) -> None:
-    root = _tampered_readiness(tmp_path, "single_pass")
-    _assert_refused_unrecorded(root, _eval_and_sign(root), "lacks required check(s) tests.unit, coverage.line")
-
-
-def test_waived_without_waiver_is_refused(tmp_path: Path) -> None:
-    root = _tampered_readiness(tmp_path, "waived_without_waiver")
-    _assert_refused_unrecorded(root, _eval_and_sign(root), "is waived, but no waiver in the input names that check")
+@pytest.mark.parametrize(
+    ("tamper", "why"),
+    [
+        ("single_pass", "lacks required check(s) tests.unit, coverage.line"),
+        ("waived_without_waiver", "is waived, but no waiver in the input names that check"),
+        ("deny_all_passing", "says deny while every check passes"),
+        ("unknown_check", "holds check(s) vibes.good the catalog does not list"),
+        ("other_lane", "answered for lane 'candidate', not 'production'"),
+    ],
+)
+def test_tampered_lane_answer_is_refused(tmp_path: Path, tamper: str, why: str) -> None:
+    """A lane rule rewritten to answer READY another way: one passing check, `waived` with no waiver, deny with
+    every check passing, an invented check, another lane's decision. Each is refused, nothing recorded or signed."""
+    root = _tampered_readiness(tmp_path, tamper)
+    _assert_refused_unrecorded(root, _eval_and_sign(root), why)
 
 
 def test_waived_with_a_waiver_for_another_lane_is_refused(tmp_path: Path) -> None:
@@ -189,21 +196,6 @@ def test_waived_check_needs_a_waiver_in_force_by_the_catalogs_own_numbers(
         check_decision(result, "data.readiness.production.decision", policy_input, rules)
     waiver.update(created=rfc3339(now - timedelta(days=1)), expires=rfc3339(now + timedelta(days=5)))
     assert check_decision(result, "data.readiness.production.decision", policy_input, rules) is result, why
-
-
-def test_deny_with_every_check_passing_is_refused(tmp_path: Path) -> None:
-    root = _tampered_readiness(tmp_path, "deny_all_passing")
-    _assert_refused_unrecorded(root, _eval_and_sign(root), "says deny while every check passes")
-
-
-def test_check_unknown_to_the_catalog_is_refused(tmp_path: Path) -> None:
-    root = _tampered_readiness(tmp_path, "unknown_check")
-    _assert_refused_unrecorded(root, _eval_and_sign(root), "holds check(s) vibes.good the catalog does not list")
-
-
-def test_decision_for_another_lane_is_refused(tmp_path: Path) -> None:
-    root = _tampered_readiness(tmp_path, "other_lane")
-    _assert_refused_unrecorded(root, _eval_and_sign(root), "answered for lane 'candidate', not 'production'")
 
 
 def test_dropped_required_check_is_refused_from_a_built_bundle(tmp_path: Path) -> None:

@@ -71,4 +71,9 @@ def write_bundle(bundle: dict[str, Any], path: Path) -> None:
     The file appears whole or not at all: it is written under a name no other process uses and
     renamed over `path`, so a concurrent writer or reader never sees half a bundle.
     """
-    write_atomic(path, json.dumps(bundle, indent=2) + "\n", mode=0o600)
+    write_atomic(path, bundle_text(bundle), mode=0o600)
+
+
+def bundle_text(bundle: dict[str, Any]) -> str:
+    """A bundle's file text: indented JSON and a final newline."""
+    return json.dumps(bundle, indent=2) + "\n"

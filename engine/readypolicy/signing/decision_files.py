@@ -15,7 +15,7 @@ from typing import Any
 from readypolicy.canonical import canonical_bytes
 from readypolicy.safeio import publish_together
 from readypolicy.signing.attest import default_bundle_path, sign_decision, vsa_bundle_path
-from readypolicy.signing.bundle import write_bundle
+from readypolicy.signing.bundle import bundle_text
 from readypolicy.signing.interface import Signer
 
 SIGN_DIR = Path(".readypolicy/decisions")
@@ -61,7 +61,9 @@ def write_signed(
         writers: list[tuple[Path, Callable[[Path], object]]] = [
             (path, functools.partial(_write_bytes, canonical_bytes(record)))
         ]
-        writers += [(target, functools.partial(write_bundle, bundle)) for target, bundle in bundles]
+        # publish_together already stages each file privately and renames the set: the staged file is written
+        # directly (write_bundle would stage it a second time).
+        writers += [(target, functools.partial(_write_bytes, bundle_text(bundle).encode())) for target, bundle in bundles]
         publish_together(directory, writers, mode=0o600)
         written += [path, *(target for target, _bundle in bundles)]
     return written
