@@ -37,7 +37,7 @@ def test_library_importing_an_undeclared_or_dev_only_package_fails_deptry(tmp_pa
     package = tmp_path / "engine" / "readypolicy"
     package.mkdir(parents=True)
     used = ["click", "yaml", "jsonschema", "rfc8785", "defusedxml", "cryptography", "sigstore", "opa_client", "psycopg",
-            "pydantic", "sigstore_models", "rfc3161_client", "requests", "referencing", "jinja2"]
+            "pydantic", "sigstore_models", "rfc3161_client", "requests", "referencing", "jinja2", "jsonschema_rs"]
     (package / "__init__.py").write_text("".join(f"import {name}  # noqa: F401\n" for name in used))
     clean = subprocess.run([str(DEPTRY), "engine"], cwd=tmp_path, capture_output=True, text=True, check=False)
     assert clean.returncode == 0, clean.stdout + clean.stderr

@@ -55,6 +55,25 @@ def test_eval_does_not_load_the_artifact_parsers_or_validators(tmp_path: Path) -
     assert sorted(m for m in modules if m.startswith(INGEST_ONLY_MODULES)) == []
 
 
+GATE_DEFERRED_MODULES = ("concurrent.futures", "readypolicy.policy.lock", "tarfile", "tempfile", "shutil", "traceback")
+"""Off a one-module gate's path: the thread pool (one batch is decided inline), the bundle lock (only
+with --locked), staging's temp files (only the first time a pack version is staged), shutil with its
+compression modules (only staging, or an OPA looked up on PATH) and the traceback module (only a crash
+prints one)."""
+
+
+def test_a_one_module_gate_loads_no_thread_pool_lock_or_staging(tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    assert run_cli("ingest", coverage_json(tmp_path / "c.json", 95, 100), "-m", "svc", "-r", "r1",
+                   cwd=project).returncode == 0
+    assert run_cli("eval", "-m", "svc", "-r", "r1", "--no-record", cwd=project).returncode == 0  # stages the pack
+    done = run_cli("eval", "-m", "svc", "-r", "r1", "--no-record", cwd=project, env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    modules = imported_modules(done.stderr)
+    assert "readypolicy.evaluate" in modules
+    assert sorted(m for m in modules if m.startswith(GATE_DEFERRED_MODULES)) == []
+
+
 def test_a_gate_on_the_pinned_opa_runs_one_opa_process(tmp_path: Path) -> None:
     """The restricted capabilities ship with the package: no `opa capabilities` process per gate (about 25 ms)."""
     project = make_project(tmp_path)

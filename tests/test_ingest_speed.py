@@ -45,4 +45,4 @@ def test_envelope_leaves_data_to_the_kind_schema() -> None:
 
 
 def test_a_validator_is_built_once_per_schema_and_process() -> None:
-    assert schemas._validator("coverage", 1) is schemas._validator("coverage", 1)
+    assert schemas.checker("coverage", 1) is schemas.checker("coverage", 1)

@@ -76,6 +76,9 @@ def test_latest_per_kind_and_scope(store: Store) -> None:
     assert store.latest_evidence("api", "r9") == []
     assert store.latest_revision("api") == "r2"
     assert store.latest_revision("web") is None
+    # The gate's existence check agrees with the read it stands in for, revision by revision.
+    for module, revision in [("api", "r1"), ("api", "r2"), ("api", "r9"), ("web", "r1"), ("API", "r1")]:
+        assert store.has_evidence(module, revision) is bool(store.latest_evidence(module, revision))
 
 
 def test_list_filters(store: Store) -> None:

@@ -8,22 +8,23 @@ failure into a verdict: every error propagates as a ReadyPolicyError and no reco
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from readypolicy.decision.catalog import lane_rules
 from readypolicy.decision.inputs import build_input
-from readypolicy.decision.record import build_record, check_decision
-from readypolicy.engines.interface import RegoEngine
+from readypolicy.engines.interface import PendingEvaluation, RegoEngine
 from readypolicy.errors import ReadyPolicyError
 from readypolicy.identifiers import check_identifier
 from readypolicy.policy import stage
 from readypolicy.policy.interface import PolicySet
 from readypolicy.records import DecisionRecord, PolicyInput
 from readypolicy.store.interface import EvidenceRecord, Store, checked_evidence
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 
 class SubjectError(ReadyPolicyError):
@@ -62,7 +63,7 @@ def resolve_subject(store: Store, module: str, revision: str | None, named_by: s
     check_identifier("module", module)
     if revision is not None:
         check_identifier("revision", revision, named_by)
-        if not store.latest_evidence(module, revision):
+        if not store.has_evidence(module, revision):
             known = ", ".join(store.modules()) or "none"
             raise SubjectError(
                 f"no evidence stored for module {module!r} at revision {revision!r} (from {named_by}); "
@@ -104,25 +105,45 @@ def evaluate(
     waivers: Sequence[dict[str, Any]] = (),
     batch_size: int = 500,
     workers: int = 2,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Iterator[Evaluation]:
     """Decide `lane` for every subject from its latest evidence, one OPA process per batch; yields in subject order.
 
-    Up to `workers` batches are in flight at once, so OPA processes use every core while this
-    thread reads the next batch's evidence (store connections stay on this thread). At most
-    `workers` batches are held in memory, whatever the fleet size.
+    One batch (a gate) is decided on this thread: OPA is started first, the evidence is read and the
+    input built while OPA starts, and `meanwhile` (work the caller needs only after the decision, such as
+    loading its report format) runs while OPA compiles. Several batches (a fleet) keep up to `workers`
+    in flight at once, so OPA processes use every core while this thread reads the next batch's
+    evidence (store connections stay on this thread); at most `workers` batches are held in memory.
     """
+    size = max(1, batch_size)
+    batches = [subjects[start : start + size] for start in range(0, len(subjects), size)]
+    if len(batches) <= 1 or workers <= 1:
+        for chosen in batches:
+            yield from _decide(engine=engine, policy=policy, cache_dir=cache_dir, lane=lane, subjects=chosen, now=now,
+                               waivers=waivers, evidence=partial(_read_evidence, store, chosen), meanwhile=meanwhile)
+            meanwhile = None
+        return
+    from concurrent.futures import ThreadPoolExecutor  # only a fleet runs batches side by side
+
     pending: deque[Future[list[Evaluation]]] = deque()
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="readypolicy-eval") as pool:
-        for start in range(0, len(subjects), batch_size):
-            batch = [(s, current_evidence(store, s)) for s in subjects[start : start + batch_size]]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="readypolicy-eval") as pool:
+        for chosen in batches:
+            batch = [(s, current_evidence(store, s)) for s in chosen]
             pending.append(pool.submit(
                 decide, engine=engine, policy=policy, cache_dir=cache_dir, lane=lane, now=now, waivers=waivers,
                 batch=batch,
             ))
-            if len(pending) >= max(1, workers):
+            if meanwhile is not None:
+                meanwhile()
+                meanwhile = None
+            if len(pending) >= workers:
                 yield from pending.popleft().result()
         while pending:
             yield from pending.popleft().result()
+
+
+def _read_evidence(store: Store, subjects: Sequence[Subject]) -> list[tuple[EvidenceRecord, ...]]:
+    return [current_evidence(store, s) for s in subjects]
 
 
 def current_evidence(store: Store, subject: Subject) -> tuple[EvidenceRecord, ...]:
@@ -147,21 +168,59 @@ def decide(
     """Decide one batch from explicitly given evidence, time and waivers, in one OPA process.
 
     Live evaluation passes the latest evidence and the current time; replay passes exactly what a
-    recorded decision names. Both go through here, so a replay exercises the code that decided.
+    recorded decision names. Both go through `_decide`, so a replay exercises the code that decided.
+    """
+    return _decide(engine=engine, policy=policy, cache_dir=cache_dir, lane=lane, subjects=[s for s, _ in batch],
+                   now=now, waivers=waivers, evidence=lambda: [tuple(records) for _, records in batch])
+
+
+def _decide(
+    *,
+    engine: RegoEngine,
+    policy: PolicySet,
+    cache_dir: Path,
+    lane: str,
+    subjects: Sequence[Subject],
+    evidence: Callable[[], Sequence[tuple[EvidenceRecord, ...]]],
+    now: str,
+    waivers: Sequence[dict[str, Any]],
+    meanwhile: Callable[[], None] | None = None,
+) -> list[Evaluation]:
+    """Start OPA, then get `evidence` (one tuple per subject) and build the inputs, then check the answers.
+
+    OPA reads its whole input before it loads the bundle, so only its start-up overlaps the evidence
+    read; everything not needed for the input (`meanwhile`, the check catalog, the record code) runs
+    after the input is handed over, while OPA compiles. Leaving this function any way ends the OPA
+    process (`with`): an error here never leaves one running.
     """
     query = policy.query(lane)
-    rules = lane_rules(policy, lane)
     loaded = stage.load(policy, cache_dir)
+    with engine.start(loaded, query) as run:
+        records = evidence()
+        inputs = [
+            build_input(s.module, s.revision, lane, found, now, waivers)
+            for s, found in zip(subjects, records, strict=True)
+        ]
+        run.send(inputs)
+        if meanwhile is not None:
+            meanwhile()
+        return _answers(run, engine, policy, lane, subjects, records, inputs, now)
+
+
+def _answers(
+    run: PendingEvaluation, engine: RegoEngine, policy: PolicySet, lane: str, subjects: Sequence[Subject],
+    evidence: Sequence[tuple[EvidenceRecord, ...]], inputs: Sequence[PolicyInput], now: str,
+) -> list[Evaluation]:
+    """Check OPA's answers and build the records; the code for that loads while OPA compiles."""
+    from readypolicy.decision.catalog import lane_rules
+    from readypolicy.decision.record import build_record, check_decision
+
+    rules = lane_rules(policy, lane)
     info = engine.info()
-    evidence = [tuple(records) for _, records in batch]
-    inputs = [
-        build_input(s.module, s.revision, lane, records, now, waivers)
-        for (s, _), records in zip(batch, evidence, strict=True)
-    ]
-    results = engine.evaluate(loaded, query, inputs)
+    results = run.result()
     out: list[Evaluation] = []
-    for (subject, _), records, policy_input, result in zip(batch, evidence, inputs, results, strict=True):
-        checked = check_decision(result, query, policy_input, rules)
+    for subject, records, policy_input, result in zip(subjects, evidence, inputs, results, strict=True):
+        checked = check_decision(result, query=policy.query(lane), policy_input=policy_input, rules=rules)
         record = build_record(
             module=subject.module, revision=subject.revision, lane=lane, policy=policy, engine=info,
             records=records, policy_input=policy_input, result=checked, evaluated_at=now,

@@ -11,9 +11,7 @@ from pathlib import Path
 
 from readypolicy.audit.trail import log_waivers
 from readypolicy.canonical import rfc3339, utc_now
-from readypolicy.decision.record import to_row
 from readypolicy.evaluate import Subject, SubjectError, evaluate, resolve_subject, target_lanes
-from readypolicy.policy.lock import LOCK_NAME, locked_policy
 from readypolicy.policy.waivers import lane_lifetimes
 from readypolicy.records import DecisionRecord
 from readypolicy.store.interface import Store, StoreError
@@ -66,6 +64,7 @@ def lane_plan(
 def run_evaluations(
     wiring: Wiring, plan: Mapping[str, Sequence[Subject]], bundle: Path | None, pack: str | None, record: bool,
     warn: Callable[[str], None], locked: bool = False, server: str | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Iterator[DecisionRecord]:
     """Decide every lane of `plan` for its subjects, storing and yielding each decision as it is made.
 
@@ -73,11 +72,14 @@ def run_evaluations(
 
     With `locked`, each lane is decided by the bundle the lock approved for it; every lane's bundle
     is checked against the lock before anything is evaluated, so a bad lock records nothing.
-    Warnings about the waivers in force go to `warn` before the first decision.
+    Warnings about the waivers in force go to `warn` before the first decision. `meanwhile` runs once,
+    while OPA compiles the first batch (see `evaluate`).
     """
     config = wiring.config
     now = rfc3339(utc_now())
     if locked:
+        from readypolicy.policy.lock import LOCK_NAME, locked_policy  # tarfile and the lock only with --locked
+
         lock_path = config.path(config.bundles) / LOCK_NAME
         approvers = config.policy_approver_keys()
         policies = {lane: locked_policy(lock_path, pack or config.pack, lane, approvers) for lane in plan}
@@ -92,8 +94,11 @@ def run_evaluations(
         for evaluation in evaluate(
             store=wiring.store, engine=engine, policy=policies[lane], cache_dir=wiring.cache_dir, lane=lane,
             subjects=subjects, now=now, waivers=waivers.entries, batch_size=config.batch_size, workers=config.workers,
+            meanwhile=meanwhile,
         ):
             if record:
+                from readypolicy.decision.record import to_row  # loaded while OPA compiled (`evaluate`)
+
                 try:
                     wiring.store.put_decision(to_row(evaluation.record), config.actor)
                     recorded += 1
@@ -103,3 +108,4 @@ def run_evaluations(
                         raise StoreError(f"{exc}; {recorded} decision(s) of this run were recorded") from exc
                     raise
             yield evaluation.record
+        meanwhile = None

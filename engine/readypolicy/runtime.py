@@ -14,6 +14,8 @@ from readypolicy.engines.interface import RegoEngine
 from readypolicy.engines.locate import find_opa
 from readypolicy.engines.opa_binary import OpaBinary
 from readypolicy.engines.opa_cli import OpaCliEngine
+from readypolicy.engines.prestarted import PrestartedEngine
+from readypolicy.policy import stage
 from readypolicy.policy.interface import PolicySet
 from readypolicy.policy.pack import load_pack, pack_dir
 from readypolicy.store.interface import Store
@@ -28,6 +30,7 @@ class Runtime:
     """Resolved settings."""
     _store: Store | None = field(default=None, init=False)
     _policies: dict[tuple[str, Path | None], PolicySet] = field(default_factory=dict, init=False)
+    _prestarted: PrestartedEngine | None = field(default=None, init=False)
 
     @property
     def store(self) -> Store:
@@ -65,12 +68,30 @@ class Runtime:
         return OpaBinary(path=path, cache_dir=self.cache_dir / "opa", timeout_s=self.config.opa_timeout_s)
 
     def engine(self, server: str | None = None) -> RegoEngine:
-        """The Rego engine: an OPA server at `server` if given, else the OPA binary as a subprocess."""
+        """The Rego engine: an OPA server at `server` if given, else the OPA binary as a subprocess.
+
+        After `prestart`, the OPA binary's engine is the one holding the process started ahead.
+        """
+        if server is None and self._prestarted is not None:
+            return self._prestarted
         if server is not None:
             from readypolicy.engines.opa_server import OpaServerEngine  # urllib/http only when used
 
             return OpaServerEngine(server, timeout_s=self.config.opa_timeout_s)
         return OpaCliEngine(self.opa())
+
+    def prestart(self, lane: str, pack: str | None = None, bundle: Path | None = None) -> None:
+        """Start OPA for `lane` of that policy now, before the store is opened; the evaluation takes it over.
+
+        OPA reads its input before it compiles, so this only overlaps its start-up (the Go runtime, about
+        20 ms) with opening the store and resolving the subject. The process is ended by `close` if
+        nothing took it (a subject error, a crash), and its deadline runs from here.
+        """
+        policy = self.policy(pack=pack, bundle=bundle)
+        earlier, self._prestarted = self._prestarted, None
+        if earlier is not None:  # one process started ahead at a time
+            earlier.close()
+        self._prestarted = PrestartedEngine(self.engine(), stage.load(policy, self.cache_dir), policy.query(lane))
 
     @property
     def lanes(self) -> tuple[str, ...]:
@@ -99,6 +120,11 @@ class Runtime:
         return self._policies[key]
 
     def close(self) -> None:
-        """Release the store."""
-        if self._store is not None:
-            self._store.close()
+        """End an OPA process started ahead that nothing took, and release the store."""
+        prestarted, self._prestarted = self._prestarted, None
+        try:
+            if prestarted is not None:
+                prestarted.close()
+        finally:
+            if self._store is not None:
+                self._store.close()

@@ -8,10 +8,12 @@ import data.readiness.lib
 import rego.v1
 
 # Findings above the lane's allowed severity, from every SAST report (bandit, semgrep, SARIF).
+# (The ceiling's rank is taken once, not once per finding.)
 sast_blocking(lane) := [f |
+	ceiling := lib.severity_rank(lib.threshold(lane, "sast_severity_max"))
 	some d in lib.docs("sast")
 	some f in d.data.findings
-	lib.severity_rank(f.severity) > lib.severity_rank(lib.threshold(lane, "sast_severity_max"))
+	lib.scales.severity[f.severity] > ceiling
 ]
 
 sast_errors := sum([d.data.scan_errors | some d in lib.docs("sast")])
@@ -83,9 +85,10 @@ dependencies_skipped(lane) := {sprintf("%s skipped %d package(s) (%s): skipped p
 
 dependencies_vulnerable(lane) := {sprintf("%s: %s in %s %v is %s, above the %s this lane allows", [d.data.tool, v.id, v.package, v.version, v.severity, ceiling]) |
 	ceiling := lib.threshold(lane, "dependency_severity_max")
+	rank := lib.severity_rank(ceiling)
 	some d in lib.docs("dependencies")
 	some v in d.data.vulnerabilities
-	lib.severity_rank(v.severity) > lib.severity_rank(ceiling)
+	lib.scales.severity[v.severity] > rank
 }
 
 # METADATA
@@ -112,19 +115,17 @@ result("security.dependencies", lane) := lib.verdict(
 } else := lib.missing("dependencies")
 
 # Vulnerabilities and findings from every scanner above the lane's ceiling (critical ones by default).
-severe(lane) := [sprintf("%s %s", [x.where, x.what]) |
-	some x in severe_items
-	lib.severity_rank(x.severity) > lib.severity_rank(lib.threshold(lane, "vuln_severity_max"))
-]
+severe(lane) := [sprintf("%s %s", [x.where, x.what]) | some x in severe_items(lib.severity_rank(lib.threshold(lane, "vuln_severity_max")))]
 
-severe_items contains {"where": v.package, "what": v.id, "severity": v.severity} if {
+# The distinct items above a ceiling's rank. Each is judged before it is built: most are below.
+severe_items(ceiling) := {{"where": v.package, "what": v.id, "severity": v.severity} |
 	some d in lib.docs("dependencies")
 	some v in d.data.vulnerabilities
-}
-
-severe_items contains {"where": sprintf("%s:%v", [f.file, f.line]), "what": f.rule, "severity": f.severity} if {
+	lib.scales.severity[v.severity] > ceiling
+} | {{"where": sprintf("%s:%v", [f.file, f.line]), "what": f.rule, "severity": f.severity} |
 	some d in lib.docs("sast")
 	some f in d.data.findings
+	lib.scales.severity[f.severity] > ceiling
 }
 
 # METADATA

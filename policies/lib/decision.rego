@@ -16,11 +16,6 @@ config := data.readiness.config
 # (readypolicy reads the pack's lanes from it too; OPA keeps no order among object keys).
 lane_order := config.lane_order
 
-lane_index(lane) := i if {
-	some i, l in lane_order
-	l == lane
-}
-
 # Check ids of a lane: its own plus every lower lane's, in lane order.
 lane_checks(lane) := checks_by_lane[lane]
 
@@ -28,20 +23,21 @@ lane_checks(lane) := checks_by_lane[lane]
 lane_thresholds(lane) := thresholds_by_lane[lane]
 
 # Both tables are rules, not function bodies, so OPA computes them once per evaluation instead
-# of once per check and threshold lookup (functions are not memoized).
+# of once per check and threshold lookup. The lane's own position j is bound in the body, not
+# looked up again for every lower lane.
 checks_by_lane[lane] := [id |
 	some i, l in lane_order
-	i <= lane_index(lane)
+	i <= j
 	some id in config.lanes[l].checks
 ] if {
-	some lane in lane_order
+	some j, lane in lane_order
 }
 
 thresholds_by_lane[lane] := object.union_n([object.get(config.lanes[l], "thresholds", {}) |
 	some i, l in lane_order
-	i <= lane_index(lane)
+	i <= j
 ]) if {
-	some lane in lane_order
+	some j, lane in lane_order
 }
 
 # Ordered scales for thresholds whose values are words: a higher rank is more severe
@@ -64,9 +60,11 @@ scale_of(word) := name if {
 # ceilings (the lower wins); words on a scale compare by rank the same way; booleans ending in
 # _required can only be switched on; lists ending in _required can only grow. An override of
 # another type than the pack's value is ignored, so a typo cannot loosen anything either.
+# (The override is looked up first: most thresholds have none, so one table lookup, in the else
+# branch, is all they cost.)
 threshold(lane, name) := tightened(name, base, override) if {
-	base := lane_thresholds(lane)[name]
 	override := input.manifest.thresholds[lane][name]
+	base := lane_thresholds(lane)[name]
 	type_name(override) == type_name(base)
 } else := lane_thresholds(lane)[name]
 
@@ -195,8 +193,8 @@ in_force(w, lane) if {
 # The waiver applying to a check: one naming this check, module and lane, in force, for a check
 # the catalog lets be waived in the lane. Of several, the one expiring first (then the least in
 # sort order), so the answer is one waiver whatever their order in the input.
+# (Whether the check is waivable is asked last: most failing checks have no waiver at all.)
 waiver_for(id, lane) := ranked[0][1] if {
-	waivable(id, lane)
 	ranked := sort([[time.parse_rfc3339_ns(w.expires), w] |
 		some w in object.get(input, "waivers", [])
 		w.check == id
@@ -206,6 +204,7 @@ waiver_for(id, lane) := ranked[0][1] if {
 		in_force(w, lane)
 	])
 	count(ranked) > 0
+	waivable(id, lane)
 }
 
 # How a check is enforced at the evaluation time (input.now, so a replay agrees): `blocking` or
@@ -219,34 +218,38 @@ enforcement(id) := object.get(enforcement_fields, [id, "enforcement"], "blocking
 
 default_enforcement := object.get(object.get(config, "enforcement", {}), "default", "blocking")
 
-# What the assembly adds to the result of each catalog check, as two tables computed once per
-# evaluation (the functions they replace cost a call chain per check; a rule looked up key by key
-# costs about twice its whole table): the catalog fields go under the result, the enforcement
-# fields over it. A check the catalog does not list (or lists without these fields) has no
-# catalog fields, so the assembly leaves it out.
-catalog_fields[id] := {
-	"id": id,
-	"title": entry.title,
-	"severity": entry.severity,
-	"remediation": entry.remediation,
-	"needs": entry.needs,
+# What the assembly adds to the result of each of a lane's checks: [catalog fields, enforcement
+# fields], the catalog fields going under the result, the enforcement fields over it. Built for
+# the lane's checks only, written out without function calls (each costs more than the object it
+# returns). A check the catalog does not list (or lists without these fields) has no entry, so
+# the assembly leaves it out.
+lane_fields(lane) := {id: [
+	{"id": id, "title": entry.title, "severity": entry.severity, "remediation": entry.remediation, "needs": entry.needs},
+	object.get(scheduled, id, {"enforcement": advisory_if[object.get(entry, "enforcement", default_enforcement) == "advisory"]}),
+] |
+	some id in lane_checks(lane)
+	entry := config.checks[id]
 } if {
+	# regal ignore:pointless-reassignment
+	scheduled := scheduled_checks
+}
+
+# The enforcement fields of every catalog entry with an `enforce_from`, whichever lane lists it,
+# so under --strict-builtin-errors a malformed date is an error in every lane (see below). A
+# deciding lane reads the whole table, so every such entry is judged.
+scheduled_checks[id] := scheduled_fields(entry) if {
 	some id, entry in config.checks
+	object.get(entry, "enforce_from", null) != null
 }
 
 # The enforcement fields: what readypolicy re-derives from the catalog and input.now before it
 # stores or signs the decision. A check without `enforce_from` (or with `enforce_from: null`, as
-# readypolicy reads it too) takes its `enforcement` or the pack default through a table lookup.
+# readypolicy reads it too) takes its `enforcement` or the pack default through a table lookup
+# (written out as in lane_fields, where a function call would cost more than the lookup).
 # Every catalog entry is judged, so under --strict-builtin-errors a malformed `enforce_from` is
 # an error in every lane, not only in the lanes that list the check.
-enforcement_fields[id] := {"enforcement": advisory_if[object.get(entry, "enforcement", default_enforcement) == "advisory"]} if {
+enforcement_fields[id] := object.get(scheduled_checks, id, {"enforcement": advisory_if[object.get(entry, "enforcement", default_enforcement) == "advisory"]}) if {
 	some id, entry in config.checks
-	object.get(entry, "enforce_from", null) == null
-}
-
-enforcement_fields[id] := scheduled_fields(entry) if {
-	some id, entry in config.checks
-	object.get(entry, "enforce_from", null) != null
 }
 
 advisory_if := {true: "advisory", false: "blocking"}
@@ -289,6 +292,9 @@ apply_waiver(id, lane, r) := object.union(r, {
 	w := waiver_for(id, lane)
 } else := r
 
+# The input holds an empty waiver list, or none.
+no_waivers if object.get(input, "waivers", []) == []
+
 undefined_result(id) := {
 	"status": "missing",
 	"message": sprintf("check %s produced no result (no rule or no evidence shape matched)", [id]),
@@ -302,6 +308,12 @@ undefined_result(id) := {
 settled(id, lane, enforcement, results) := r if {
 	r := results[id]
 	not r.status in {"fail", "missing"}
+} else := r if {
+	# A blocking check's result stands as it is when the input holds no waiver at all (as in
+	# most evaluations): what the next branch would conclude, without its chain of calls.
+	r := results[id]
+	enforcement.enforcement != "advisory"
+	no_waivers
 } else := apply_waiver(id, lane, apply_enforcement(enforcement, r)) if {
 	r := results[id]
 } else := apply_enforcement(enforcement, undefined_result(id))
@@ -317,16 +329,10 @@ decide(lane, results) := {
 	# empty one: with no checks to block it, it would allow.
 	lane_checks(lane)
 
-	# Both tables are taken whole: looked up key by key, OPA would evaluate the rule once per
-	# key, which costs about twice as much as the whole table.
-	# regal ignore:pointless-reassignment
-	catalog := catalog_fields
-
-	# regal ignore:pointless-reassignment
-	enforced := enforcement_fields
-	assembled := [object.union_n([catalog[id], settled(id, lane, enforcement, results), enforcement]) |
+	fields := lane_fields(lane)
+	assembled := [object.union_n([f[0], settled(id, lane, f[1], results), f[1]]) |
 		some id in lane_checks(lane)
-		enforcement := enforced[id]
+		f := fields[id]
 	]
 
 	# Every check of the lane is in the decision, or there is no decision: a check dropped by a

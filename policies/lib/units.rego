@@ -11,34 +11,36 @@ import rego.v1
 # Else-chains, not sibling clauses: OPA tries every sibling clause of a function (they must
 # agree), but stops an else-chain at the first branch that holds; perf messages format dozens
 # of durations per decision.
-duration_ms(ms) := "0 ms" if {
-	ms == 0
+# The branches exclude one another, so their order is free: the usual unit (ms) comes first.
+duration_ms(ms) := _sig3(ms, "ms") if {
+	ms >= 0.9995
+	ms < 999.5
 } else := _sig3(ms * 1000, "µs") if {
 	ms > 0
 	ms < 0.9995
-} else := _sig3(ms, "ms") if {
-	ms >= 0.9995
-	ms < 999.5
+} else := "0 ms" if {
+	ms == 0
 } else := _sig3(ms / 1000, "s") if ms >= 999.5
 
-# v is at least 0.9995 except below one microsecond, where three decimals of µs are shown.
-_sig3(v, unit) := sprintf("%s %s", [format_int(round(v), 10), unit]) if {
+# v is at least 0.9995 except below one microsecond, where three decimals of µs are shown. Below
+# 99.95, v is written with d > 0 decimals without sprintf("%f"): the digits of round(v * 10^d)
+# with a decimal point d places from the right (zero-padded so that 0.05 µs reads "0.050").
+# d (1, 2 or 3) is counted, not chosen by an else-chain: one body per duration, not three.
+_sig3(v, unit) := concat(" ", [format_int(round(v), 10), unit]) if {
 	v >= 99.95
-} else := sprintf("%s %s", [_fixed(v, 1), unit]) if {
-	v >= 9.995
-} else := sprintf("%s %s", [_fixed(v, 2), unit]) if {
-	v >= 0.9995
-} else := sprintf("%s %s", [_fixed(v, 3), unit])
+} else := concat("", [substring(digits, 0, n), ".", substring(digits, n, -1), " ", unit]) if {
+	d := count([t | some t in _decimal_steps; v < t]) + 1
 
-_pow10 := [1, 10, 100, 1000]
-
-# v rounded to d > 0 decimals, written without sprintf("%f"): the digits of round(v * 10^d) with
-# a decimal point d places from the right (zero-padded so that 0.05 µs reads "0.050").
-_fixed(v, d) := concat(".", [substring(digits, 0, count(digits) - d), substring(digits, count(digits) - d, d)]) if {
 	# `*` takes the field width from the arguments, which Regal does not count as one.
 	# regal ignore:sprintf-arguments-mismatch
 	digits := sprintf("%0*d", [d + 1, round(v * _pow10[d])])
+	n := count(digits) - d
 }
+
+# Below 9.995 a second decimal is shown, below 0.9995 a third.
+_decimal_steps := [9.995, 0.9995]
+
+_pow10 := [1, 10, 100, 1000]
 
 # Two durations that differ but print alike (100.04 and 100 ms) are shown with their raw values in
 # ms instead, so a failure never reads "100 ms exceeds the 100 ms budget".

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import os
 import sys
-import traceback
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -75,6 +74,8 @@ def exit_unexpected(exc: BaseException) -> NoReturn:
     to CI. The line names the exception type and where it was raised but not its message, which
     can quote artifact bytes into a CI log; READYPOLICY_DEBUG=1 prints the full traceback.
     """
+    import traceback  # only a crash needs it
+
     if os.environ.get(DEBUG_ENV) == "1":
         traceback.print_exception(exc, file=sys.stderr)
     frames = traceback.extract_tb(exc.__traceback__)

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -25,14 +26,19 @@ from readypolicy.cli.context import (
     write_chunks,
     write_output,
 )
-from readypolicy.decision.ladder import LadderTally, describe
 from readypolicy.evaluate import SubjectError
 from readypolicy.gate import choose_subjects, lane_plan, run_evaluations
 from readypolicy.records import DecisionRecord
-from readypolicy.report.locations import store_locator
-from readypolicy.report.markdown import MarkdownFormat, append_step_summary
-from readypolicy.report.registry import FORMATS, get_format
 from readypolicy.runtime import Runtime
+
+if TYPE_CHECKING:
+    from readypolicy.decision.ladder import LadderTally
+
+FORMAT_NAMES = ("codequality", "json", "junit", "markdown", "sarif", "table")
+"""The names of `report.registry.FORMATS` (a test keeps them equal). Written out so that parsing the
+options does not load every report format: they load while OPA compiles (see `eval_command`)."""
+HUMAN_FORMATS = ("markdown", "table")
+"""Formats that end with each module's ladder."""
 
 
 def _lanes(rt: Runtime, requested: Sequence[str]) -> list[str] | None:
@@ -72,7 +78,7 @@ class _NoBar:
 @click.option("--engine", "engine_name", type=click.Choice(["opa", "opa-server"]), default="opa",
               help="opa: the OPA binary per batch; opa-server: a running `opa run --server` holding the same bundle.")
 @click.option("--server", help="OPA server URL for --engine opa-server, e.g. http://127.0.0.1:8181.")
-@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="table")
+@click.option("--format", "fmt", type=click.Choice(FORMAT_NAMES), default="table")
 @click.option("--output", "-o", type=click.Path(path_type=Path), help="Write the report to a file.")
 @click.option("--no-record", is_flag=True, help="Do not store the decisions.")
 @click.option("--sign", "sign_decisions", is_flag=True,
@@ -103,11 +109,6 @@ def eval_command(
         raise click.UsageError("--all evaluates every module in the store; drop --module")
     if not every and not modules:
         raise click.UsageError("give --module M (repeatable) or --all")
-    subjects, picked = choose_subjects(rt.store, modules, revision, every, environment_revision())
-    if picked is not None:
-        note(picked)
-    plan = lane_plan(rt.store, rt.lanes, subjects, requested)
-    progress = every and sys.stderr.isatty()
     if locked and bundle:
         raise click.UsageError("--locked uses the approved bundles; drop --bundle")
     if (engine_name == "opa-server") != (server is not None):
@@ -116,6 +117,15 @@ def eval_command(
         raise click.UsageError(
             "--key, --identity-token, --trust-config, --timestamp-url, --subject-digest, --vsa and --sign-dir need --sign"
         )
+    if requested and not (every or locked or sign_decisions or server):
+        # A gate: its first lane and policy are known before the store is opened; OPA starts now (see
+        # Runtime.prestart) and the Runtime ends it with the command if the evaluation never takes it.
+        rt.prestart(requested[0], pack=pack, bundle=bundle)
+    subjects, picked = choose_subjects(rt.store, modules, revision, every, environment_revision())
+    if picked is not None:
+        note(picked)
+    plan = lane_plan(rt.store, rt.lanes, subjects, requested)
+    progress = every and sys.stderr.isatty()
     if subject_digest and len(subjects) != 1:
         raise click.UsageError("--subject-digest names one module's artifact; evaluate one module with it")
     # The signer is ready (key read, passphrase given) before anything is decided or recorded.
@@ -131,10 +141,24 @@ def eval_command(
     verdicts: list[bool] = []
     # Only the human formats end with each module's ladder; machine formats skip the tally (and its
     # manifest reads) altogether.
-    ladders = LadderTally(rt.lanes, rt.store) if fmt in (MarkdownFormat.name, "table") else None
+    tallies: list[LadderTally] = []
+
+    def prepare() -> None:
+        """Load what only the output needs (report format, ladder) while OPA compiles the first batch.
+
+        None of it is needed to build OPA's input, so it stays off the gate's critical path; it runs
+        once more after the first decision in case nothing was decided (an empty report is printed).
+        """
+        from readypolicy.decision.ladder import LadderTally
+        from readypolicy.report.locations import store_locator  # noqa: F401 (loaded here, used below)
+        from readypolicy.report.registry import get_format  # noqa: F401 (loaded here, used below)
+
+        if fmt in HUMAN_FORMATS and not tallies:
+            tallies.append(LadderTally(rt.lanes, rt.store))
 
     def decided() -> Iterator[DecisionRecord]:
-        records = run_evaluations(rt, plan, bundle, pack, record=not no_record, warn=warn, locked=locked, server=server)
+        records = run_evaluations(rt, plan, bundle, pack, record=not no_record, warn=warn, locked=locked, server=server,
+                                  meanwhile=prepare)
         total = sum(len(chosen) for chosen in plan.values())
         with click.progressbar(length=total, label="evaluating", file=sys.stderr) if progress else _NoBar() as bar:
             for record in records:
@@ -143,8 +167,8 @@ def eval_command(
                     for path in sign([record]):
                         click.echo(f"signed: {path}", err=True)
                 verdicts.append(bool(record["allow"]))
-                if ladders is not None:
-                    ladders.add(record)
+                for tally in tallies:
+                    tally.add(record)
                 yield record
 
     def ladder_table(ladders: LadderTally) -> Iterator[str]:
@@ -155,15 +179,24 @@ def eval_command(
             yield f"{separator}  {describe(ladder)}"
             separator = "\n"
 
-    if fmt == MarkdownFormat.name and ladders is not None:
-        text = get_format(fmt).render(list(decided()))
-        text += "\n\n### Why not the next lane\n\n" + "\n".join(f"- {describe(lad)}" for lad in ladders.ladders())
+    stream = decided()
+    first = next(stream, None)  # the first batch is decided here, `prepare` running while OPA compiled it
+    prepare()
+    from readypolicy.decision.ladder import describe
+    from readypolicy.report.locations import store_locator
+    from readypolicy.report.markdown import append_step_summary
+    from readypolicy.report.registry import get_format
+
+    records = stream if first is None else chain([first], stream)
+    if fmt == "markdown":
+        text = get_format(fmt).render(list(records))
+        text += "\n\n### Why not the next lane\n\n" + "\n".join(f"- {describe(lad)}" for lad in tallies[0].ladders())
         write_output(text, output)
         append_step_summary(text)
     else:
-        chunks: Iterable[str] = get_format(fmt, store_locator(rt.store)).stream(decided())
-        if ladders is not None:  # the table
-            chunks = chain(chunks, ladder_table(ladders))
+        chunks: Iterable[str] = get_format(fmt, store_locator(rt.store)).stream(records)
+        if tallies:  # the table
+            chunks = chain(chunks, ladder_table(tallies[0]))
         write_chunks(chunks, output)
     if not verdicts:  # a gate that decided nothing never says READY
         raise SubjectError("nothing was decided: no module and lane to evaluate")

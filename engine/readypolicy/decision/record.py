@@ -14,7 +14,7 @@ identified by the digest of its own canonical JSON.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from readypolicy.canonical import digest, parse_rfc3339
@@ -44,7 +44,7 @@ def check_policy_result(result: Any, query: str) -> PolicyResult:
         raise EngineError(f"{query} returned a malformed decision at {where}: {what}")
     checked = cast(PolicyResult, result)  # result_problem found it to hold the result contract
     ids = [check["id"] for check in checked["checks"]]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    duplicates = sorted({i for i in ids if ids.count(i) > 1}) if len(set(ids)) != len(ids) else []
     if duplicates:
         raise EngineError(f"{query} returned duplicate check ids: {', '.join(duplicates)}")
     blocked = any(check["status"] in BLOCKING for check in checked["checks"])
@@ -69,8 +69,9 @@ def check_decision(
         raise EngineError(f"{query} answered for lane {checked['lane']!r}, not {policy_input.get('lane')!r}; refusing it")
     ids = [check["id"] for check in checked["checks"]]
     if rules.required is not None:
-        absent = [i for i in rules.required if i not in ids]
-        unknown = [i for i in ids if i not in rules.required]
+        held, required = set(ids), set(rules.required)
+        absent = [i for i in rules.required if i not in held]
+        unknown = [i for i in ids if i not in required]
         if absent or unknown:
             parts = [f"lacks required check(s) {_listed(absent)}"] if absent else []
             parts += [f"holds check(s) {_listed(unknown)} the catalog does not list for this lane"] if unknown else []
@@ -102,11 +103,12 @@ def _check_enforcement(
     it blocking (an advisory failure must never block either). Without a catalog nothing can vouch
     for an advisory check, so a `warn` is refused.
     """
+    now = _input_now(policy_input) if rules.enforcement is not None else None
     for check in checks:
         claimed = check.get("enforcement")
         if check["status"] not in ("warn", *BLOCKING) and claimed is None:
             continue
-        expected = _expected_enforcement(check["id"], policy_input, rules)
+        expected = _expected_enforcement(check["id"], now, rules)
         wrong = (
             (check["status"] == "warn" and expected != "advisory")
             or (check["status"] in BLOCKING and expected == "advisory")
@@ -120,15 +122,21 @@ def _check_enforcement(
             )
 
 
-def _expected_enforcement(check_id: str, policy_input: PolicyInput, rules: LaneRules) -> str | None:
+def _input_now(policy_input: PolicyInput) -> datetime | None:
+    """The input's `now` (parsed once per decision, not once per check), or None when it cannot be read."""
+    try:
+        return parse_rfc3339(str(policy_input["now"]))
+    except (KeyError, ValueError):
+        return None
+
+
+def _expected_enforcement(check_id: str, now: datetime | None, rules: LaneRules) -> str | None:
     if rules.enforcement is None:
         return None
     entry = rules.enforcement.get(check_id)
     if entry is None:
         return "blocking"
-    try:
-        now = parse_rfc3339(str(policy_input["now"]))
-    except (KeyError, ValueError):
+    if now is None:
         return None
     return entry.at(now)
 

@@ -42,8 +42,56 @@ class LoadedPolicy:
     """Bundle revision."""
 
 
+class PendingEvaluation(ABC):
+    """An evaluation started before its inputs exist: `send` them once, then `result`; `close` always.
+
+    A subprocess engine starts its process in `RegoEngine.start`, so the engine's start-up overlaps the
+    caller reading evidence and building inputs, and whatever the caller does between `send` and
+    `result` overlaps the engine's compile. Used with `with`: leaving the block any way (an error
+    included) ends the engine's work, so nothing outlives a failed run.
+    """
+
+    @abstractmethod
+    def send(self, inputs: Sequence[Any]) -> None:
+        """Hand over the inputs (once)."""
+
+    @abstractmethod
+    def result(self) -> list[Any]:
+        """Result i for input i; an undefined result, a count mismatch or any engine error raises EngineError."""
+
+    def close(self) -> None:
+        """Stop the engine's work if it is still running (idempotent)."""
+        return None
+
+    def __enter__(self) -> PendingEvaluation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _Deferred(PendingEvaluation):
+    """For engines with nothing to start ahead: `result` simply evaluates what `send` was given."""
+
+    def __init__(self, engine: RegoEngine, policy: LoadedPolicy, query: str) -> None:
+        self.engine, self.policy, self.query = engine, policy, query
+        self.inputs: Sequence[Any] | None = None
+
+    def send(self, inputs: Sequence[Any]) -> None:
+        self.inputs = inputs
+
+    def result(self) -> list[Any]:
+        if self.inputs is None:
+            raise EngineError("internal: no inputs were sent to the engine")
+        return self.engine.evaluate(self.policy, self.query, self.inputs)
+
+
 class RegoEngine(ABC):
     """Evaluates Rego queries."""
+
+    def start(self, policy: LoadedPolicy, query: str) -> PendingEvaluation:
+        """Begin evaluating `query` over `policy` before the inputs are known (see PendingEvaluation)."""
+        return _Deferred(self, policy, query)
 
     @abstractmethod
     def info(self) -> EngineInfo:
@@ -55,3 +103,4 @@ class RegoEngine(ABC):
 
         An undefined result, a count mismatch or any engine error raises EngineError.
         """
+

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 from readypolicy.engines.interface import EngineError
@@ -26,6 +25,8 @@ def find_opa(explicit: str | None, project_root: Path) -> Path:
             return path
         if origin != ".tools/bin/opa":
             raise EngineError(f"OPA binary from {origin} not found or not executable: {value}; {INSTALL_HINT}")
+    import shutil  # only when no configured or project OPA exists
+
     on_path = shutil.which("opa")
     if on_path:
         return Path(on_path)

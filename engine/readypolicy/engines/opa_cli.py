@@ -13,13 +13,21 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from readypolicy.engines.interface import EngineError, EngineInfo, LoadedPolicy, RegoEngine
+from readypolicy.engines.interface import EngineError, EngineInfo, LoadedPolicy, PendingEvaluation, RegoEngine
 from readypolicy.engines.opa_binary import OpaBinary
 
 
 def batch_query(query: str) -> str:
     """The query that evaluates `query` for every item of `input.batch`, keeping undefined results visible."""
     return f"[r | some item in input.batch; r := {{\"v\": [x | x := {query} with input as item]}}]"
+
+
+def eval_args(capabilities: str, bundle: str, query: str) -> list[str]:
+    """`opa eval`'s arguments for a batch on stdin: strict, builtin errors fatal, restricted capabilities."""
+    return [
+        "eval", "--format", "json", "--strict", "--strict-builtin-errors", "--stdin-input",
+        "--capabilities", capabilities, "--bundle", bundle, batch_query(query),
+    ]
 
 
 class OpaCliEngine(RegoEngine):
@@ -31,18 +39,44 @@ class OpaCliEngine(RegoEngine):
     def info(self) -> EngineInfo:
         return EngineInfo(name="opa", version=self.binary.version)
 
+    def start(self, policy: LoadedPolicy, query: str) -> OpaRun:
+        return OpaRun(self.binary, policy, query)
+
     def evaluate(self, policy: LoadedPolicy, query: str, inputs: Sequence[Any]) -> list[Any]:
         if not inputs:
             return []
-        args = [
-            "eval", "--format", "json", "--strict", "--strict-builtin-errors", "--stdin-input",
-            "--capabilities", str(self.binary.capabilities_file),
-            "--bundle", str(policy.path), batch_query(query),
-        ]
-        stdin = json.dumps({"batch": list(inputs)}, separators=(",", ":")).encode()
-        done = self.binary.run(args, stdin=stdin)
-        values = parse_eval_output(done.stdout, done.stderr, done.returncode, strip=str(policy.path))
-        return unwrap_batch(values, len(inputs), query)
+        with self.start(policy, query) as run:
+            run.send(inputs)
+            return run.result()
+
+
+class OpaRun(PendingEvaluation):
+    """One `opa eval` process, started at once; OPA reads its stdin first, then loads and compiles the bundle.
+
+    So OPA's Go start-up overlaps the caller building the inputs, and the caller's work after `send`
+    overlaps OPA's compile. The process ends with `close` on every path (see OpaProcess).
+    """
+
+    def __init__(self, binary: OpaBinary, policy: LoadedPolicy, query: str) -> None:
+        self.query, self.strip = query, str(policy.path)
+        self.process = binary.start(eval_args(str(binary.capabilities_file), self.strip, query))
+        self.count: int | None = None
+
+    def send(self, inputs: Sequence[Any]) -> None:
+        if self.count is not None:
+            raise EngineError("internal: inputs were already sent to OPA")
+        self.count = len(inputs)
+        self.process.feed(json.dumps({"batch": list(inputs)}, separators=(",", ":")).encode())
+
+    def result(self) -> list[Any]:
+        if self.count is None:
+            raise EngineError("internal: no inputs were sent to OPA")
+        done = self.process.wait()
+        values = parse_eval_output(done.stdout, done.stderr, done.returncode, strip=self.strip)
+        return unwrap_batch(values, self.count, self.query)
+
+    def close(self) -> None:
+        self.process.close()
 
 
 def parse_eval_output(stdout: bytes, stderr: bytes, returncode: int, strip: str = "") -> Any:

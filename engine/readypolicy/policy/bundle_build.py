@@ -12,7 +12,6 @@ silently replacing the bytes the lock pins, and a rebuild of unchanged sources r
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from pathlib import Path
 from readypolicy.canonical import raw_digest
 from readypolicy.engines.opa_binary import OpaBinary
 from readypolicy.policy.interface import PolicyError, PolicySet
-from readypolicy.policy.stage import bundle_manifest, write_tree
+from readypolicy.policy.stage import tree_files, write_tree
 from readypolicy.safeio import write_atomic
 from readypolicy.tarballs import deterministic_targz
 
@@ -31,17 +30,10 @@ def bundle_file_name(pack: str, revision: str) -> str:
     return f"{pack}-{revision.replace('+', '-')}.tar.gz"
 
 
-def bundle_members(policy: PolicySet) -> dict[str, bytes]:
-    """The members of a policy set's bundle: its files and the `.manifest` carrying readypolicy's metadata."""
-    members = dict(policy.files)
-    members[".manifest"] = json.dumps(bundle_manifest(policy), sort_keys=True, indent=2).encode()
-    return members
-
-
 def bundle_bytes(policy: PolicySet) -> bytes:
     """The deterministic .tar.gz bytes of a policy set."""
     # OPA writes member names with a leading "/" (bundle root); do the same.
-    return deterministic_targz(bundle_members(policy), prefix="/")
+    return deterministic_targz(tree_files(policy), prefix="/")
 
 
 SIGNATURES = ".signatures.json"
@@ -55,7 +47,7 @@ def opa_signed_bytes(policy: PolicySet, opa: OpaBinary, signing_key_pem: bytes) 
     are the reproducible ones plus that file (an ECDSA signature differs per run, so a signed
     bundle's bytes do too). The unencrypted key exists only in a private temporary directory.
     """
-    members = bundle_members(policy)
+    members = tree_files(policy)
     with tempfile.TemporaryDirectory(prefix="readypolicy-opa-sign-") as work:
         unsigned, key = Path(work) / "bundle.tar.gz", Path(work) / "signing-key.pem"
         unsigned.write_bytes(deterministic_targz(members, prefix="/"))

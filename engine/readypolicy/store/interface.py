@@ -58,7 +58,28 @@ def unstorable(value: Any, where: str) -> str | None:
     PostgreSQL refuses a NUL character and text that is not UTF-8 (a lone surrogate) where SQLite
     would keep them; both stores refuse them here, before any write, so the same input is accepted
     or refused whichever store a team runs and a store can always be copied to the other kind.
+
+    The value is serialized once (its size is needed anyway): JSON text holds a NUL only as the
+    escape `\\u0000` and encodes to UTF-8 unless some string holds a lone surrogate, so text with
+    neither sign needs no walk; otherwise the walk below names the place.
     """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    try:
+        encoded = text.encode()
+    except UnicodeEncodeError:
+        encoded = None
+    if encoded is None or b"\\u0000" in encoded:
+        problem = _text_walk(value, where)
+        if problem is not None:
+            return problem
+    size = len(encoded) if encoded is not None else len(text.encode(errors="surrogatepass"))
+    if size > MAX_DOCUMENT_BYTES:
+        return f"{size} bytes of JSON at {where}, more than the {MAX_DOCUMENT_BYTES} a store keeps"
+    return None
+
+
+def _text_walk(value: Any, where: str) -> str | None:
+    """The first NUL character or lone surrogate in a key or string of `value`, and where."""
     stack: list[tuple[str, Any]] = [(where, value)]
     while stack:
         path, item = stack.pop()
@@ -74,9 +95,6 @@ def unstorable(value: Any, where: str) -> str | None:
                 stack.append((f"{path}.{key}", inner))
         elif isinstance(item, list | tuple):
             stack.extend((f"{path}[{index}]", inner) for index, inner in enumerate(item))
-    size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
-    if size > MAX_DOCUMENT_BYTES:
-        return f"{size} bytes of JSON at {where}, more than the {MAX_DOCUMENT_BYTES} a store keeps"
     return None
 
 
@@ -269,6 +287,10 @@ class Store(ABC):
     @abstractmethod
     def latest_evidence(self, module: str, revision: str) -> list[EvidenceRecord]:
         """The document of the newest ingest event per (kind, scope) for one module revision."""
+
+    @abstractmethod
+    def has_evidence(self, module: str, revision: str) -> bool:
+        """Whether `latest_evidence(module, revision)` would return any document, without reading one."""
 
     @abstractmethod
     def latest_revision(self, module: str) -> str | None:

@@ -35,6 +35,8 @@ EVIDENCE_COLUMNS_E = ", ".join(f"e.{column.strip()}" for column in EVIDENCE_COLU
 INGEST_COLUMNS = "event_id, digest, module, revision, kind, scope, source_path, actor, ingested_at"
 DECISION_COLUMNS = "decision_id, module, revision, lane, allow, policy_digest, evaluated_at, record"
 AUDIT_COLUMNS = "seq, prev_hash, entry_hash, at, actor, action, module, details"
+PRESENT_CHUNK = 500
+"""Values per `IN (...)` lookup: well under SQLite's oldest limit of 999 bound parameters."""
 NEWEST_FIRST = "ingested_at DESC, seq DESC"
 """Order of ingest events, newest first: by original ingest time, then by arrival.
 
@@ -137,23 +139,41 @@ class SqlStore(Store):
         self, cur: Any, actor: str, action: str, module: str | None, details: dict[str, Any]
     ) -> AuditEntry:
         """Append inside the caller's write transaction, so the action and its log entry commit together."""
-        problem = unstorable({"actor": actor, "action": action, "module": module, "details": details}, "$")
-        if problem is not None:
-            raise StoreError(f"{self.url}: {action} audit entry holds {problem}; nothing stored")
+        return self._append_audits(cur, actor, action, [(module, details)])[0]
+
+    def _append_audits(
+        self, cur: Any, actor: str, action: str, entries: Sequence[tuple[str | None, dict[str, Any]]]
+    ) -> list[AuditEntry]:
+        """Append entries (module, details) in order inside the caller's write transaction.
+
+        The chain's head is read once: the transaction holds the write lock, so no other writer
+        can append in between, and the entries are chained here and inserted in one statement.
+        """
+        for module, details in entries:
+            problem = unstorable({"actor": actor, "action": action, "module": module, "details": details}, "$")
+            if problem is not None:
+                raise StoreError(f"{self.url}: {action} audit entry holds {problem}; nothing stored")
+        if not entries:
+            return []
         cur.execute("SELECT seq, entry_hash FROM audit ORDER BY seq DESC LIMIT 1")
         last = cur.fetchone()
-        seq, prev = (int(last[0]) + 1, last[1]) if last else (1, GENESIS)
-        at = rfc3339(utc_now())
-        entry = AuditEntry(
-            seq=seq, prev_hash=prev, entry_hash=entry_hash(seq, prev, at, actor, action, module, details),
-            at=at, actor=actor, action=action, module=module, details=details,
-        )
-        cur.execute(
+        seq, prev = (int(last[0]), last[1]) if last else (0, GENESIS)
+        appended: list[AuditEntry] = []
+        for module, details in entries:
+            seq += 1
+            at = rfc3339(utc_now())
+            entry = AuditEntry(
+                seq=seq, prev_hash=prev, entry_hash=entry_hash(seq, prev, at, actor, action, module, details),
+                at=at, actor=actor, action=action, module=module, details=details,
+            )
+            appended.append(entry)
+            prev = entry.entry_hash
+        cur.executemany(
             self._sql(f"INSERT INTO audit ({AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
-            (entry.seq, entry.prev_hash, entry.entry_hash, entry.at, entry.actor, entry.action,
-             entry.module, self._json_param(entry.details)),
+            [(entry.seq, entry.prev_hash, entry.entry_hash, entry.at, entry.actor, entry.action,
+              entry.module, self._json_param(entry.details)) for entry in appended],
         )
-        return entry
+        return appended
 
     def put_evidence(self, records: Sequence[EvidenceRecord], actor: str) -> list[bool]:
         self._check_evidence(records, actor)
@@ -197,30 +217,32 @@ class SqlStore(Store):
                 )
 
     def _put_ingests(self, cur: Any, items: Sequence[tuple[IngestEvent, EvidenceRecord]], actor: str) -> list[bool]:
-        """Store events and their documents inside the caller's write transaction."""
+        """Store events and their documents inside the caller's write transaction.
+
+        Which documents and events are already stored is read once for the batch (the transaction
+        holds the write lock, so that cannot change before the commit); then each table gets one
+        statement for the whole batch instead of one per document. A document or event given twice
+        in the batch is new the first time only, as when each was inserted on its own.
+        """
+        stored = self._present(cur, "evidence", "digest", [rec.digest for _event, rec in items])
+        recorded = self._present(cur, "ingests", "event_id", [event.event_id for event, _rec in items])
         created: list[bool] = []
+        documents: list[tuple[Any, ...]] = []
+        events: list[tuple[Any, ...]] = []
+        audits: list[tuple[str | None, dict[str, Any]]] = []
         for event, rec in items:
-            cur.execute(
-                self._sql(
-                    f"INSERT INTO evidence ({EVIDENCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (digest) DO NOTHING"
-                ),
-                (rec.digest, rec.module, rec.revision, rec.kind, rec.scope, rec.schema_version,
-                 self._json_param(rec.document), rec.raw_sha256, rec.source_path, rec.producer_tool,
-                 rec.producer_version, rec.collected_at, rec.ingested_at),
-            )
-            is_new = cur.rowcount == 1
+            is_new = rec.digest not in stored
             created.append(is_new)
-            cur.execute(
-                self._sql(
-                    f"INSERT INTO ingests ({INGEST_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (event_id) DO NOTHING"
-                ),
-                (event.event_id, event.digest, event.module, event.revision, event.kind, event.scope,
-                 event.source_path, event.actor, event.ingested_at),
-            )
-            if cur.rowcount != 1:
+            if is_new:
+                stored.add(rec.digest)
+                documents.append((rec.digest, rec.module, rec.revision, rec.kind, rec.scope, rec.schema_version,
+                                  self._json_param(rec.document), rec.raw_sha256, rec.source_path, rec.producer_tool,
+                                  rec.producer_version, rec.collected_at, rec.ingested_at))
+            if event.event_id in recorded:
                 continue  # this very event is already recorded (a re-run copy, a record given twice)
+            recorded.add(event.event_id)
+            events.append((event.event_id, event.digest, event.module, event.revision, event.kind, event.scope,
+                           event.source_path, event.actor, event.ingested_at))
             details: dict[str, Any] = {
                 "digest": rec.digest, "raw_sha256": rec.raw_sha256, "kind": rec.kind, "scope": rec.scope,
                 "revision": rec.revision, "source": event.source_path,
@@ -229,8 +251,33 @@ class SqlStore(Store):
                 details["again"] = True  # already stored: this event makes it current again
             if event.actor != actor:
                 details["ingested_by"] = event.actor
-            self._append_audit(cur, actor, "ingest", rec.module, details)
+            audits.append((rec.module, details))
+        self._insert_all(cur, "evidence", EVIDENCE_COLUMNS, documents)
+        self._insert_all(cur, "ingests", INGEST_COLUMNS, events)
+        self._append_audits(cur, actor, "ingest", audits)
         return created
+
+    def _present(self, cur: Any, table: str, column: str, values: Sequence[str]) -> set[str]:
+        """Which of `values` (a unique text column of `table`, a constant) are stored, read in chunks of bound parameters."""
+        wanted = sorted(set(values))
+        found: set[str] = set()
+        for start in range(0, len(wanted), PRESENT_CHUNK):
+            chunk = wanted[start:start + PRESENT_CHUNK]
+            cur.execute(self._sql(f"SELECT {column} FROM {table} WHERE {column} IN ({', '.join('?' * len(chunk))})"),
+                        chunk)
+            found.update(row[0] for row in cur.fetchall())
+        return found
+
+    def _insert_all(self, cur: Any, table: str, columns: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert rows none of which is stored yet (`_present` said so under the write lock), in one statement.
+
+        No `ON CONFLICT DO NOTHING` here: a row that is there all the same breaks the unique column,
+        and the whole batch is rolled back rather than reported as stored.
+        """
+        if not rows:
+            return
+        marks = ", ".join("?" * len(rows[0]))
+        cur.executemany(self._sql(f"INSERT INTO {table} ({columns}) VALUES ({marks})"), rows)
 
     def ingest_events(self) -> list[IngestEvent]:
         with self._read() as cur:
@@ -274,6 +321,15 @@ class SqlStore(Store):
                     " the store was edited"
                 )
         return records
+
+    def has_evidence(self, module: str, revision: str) -> bool:
+        with self._read() as cur:
+            cur.execute(
+                self._sql("SELECT 1 FROM ingests i JOIN evidence e ON e.digest = i.digest"
+                          " WHERE i.module = ? AND i.revision = ? LIMIT 1"),
+                (module, revision),
+            )
+            return cur.fetchone() is not None
 
     def latest_revision(self, module: str) -> str | None:
         with self._read() as cur:

@@ -41,3 +41,8 @@ def metric_from_samples(
 def is_number(value: Any) -> TypeGuard[int | float]:
     """True for JSON numbers (bool is an int subclass in Python but not a number in JSON)."""
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def all_numbers(values: list[Any]) -> bool:
+    """Whether `is_number` holds for every value: one pass over their types when they are all plain int or float."""
+    return set(map(type, values)) <= {int, float} or all(is_number(value) for value in values)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from readypolicy.evidence.formats.latency import is_number, metric_from_samples
+from readypolicy.evidence.formats.latency import all_numbers, is_number, metric_from_samples
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
 
 _NUMBER_LINE = re.compile(r"[ \t]*\+?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?[ \t]*\r?")
@@ -53,7 +53,7 @@ class LatencySamples(Normalizer):
                 samples = doc
             else:
                 raise self.fail(artifact, "expected a JSON array of numbers or an object with samples_ms")
-            if not all(is_number(value) for value in samples):
+            if not all_numbers(samples):
                 raise self.fail(artifact, "every sample must be a number")
         else:
             text = artifact.text

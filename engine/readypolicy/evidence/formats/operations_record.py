@@ -27,15 +27,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
-from referencing import Registry, Resource
-
 from readypolicy.canonical import rfc3339
 from readypolicy.evidence import schemas
 from readypolicy.evidence.formats.stamps import iso
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
-from readypolicy.evidence.schemas import declared_names, violation
 
 API_VERSION = "readypolicy.dev/v1"
 TYPES = {
@@ -58,18 +53,14 @@ CLAIM_TOLERANCE = 0.01
 
 
 @cache
-def record_validator() -> Draft202012Validator:
-    """Validator of raw records, resolving the details definitions from the operations evidence schema."""
+def record_checker() -> schemas.Checker:
+    """Checker of raw records, resolving the details definitions from the operations evidence schema.
+
+    Formats are not asserted: the record schema names none, and the interpreted validator it replaces
+    had no format checker.
+    """
     text = (resources.files("readypolicy.evidence") / "record_schemas" / "operations-record.v1.json").read_text("utf-8")
-    evidence_schema = schemas.load_schema("operations", 1)
-    registry: Registry = Registry().with_resource(evidence_schema["$id"], Resource.from_contents(evidence_schema))
-    return Draft202012Validator(json.loads(text), registry=registry)
-
-
-@cache
-def record_names() -> frozenset[str]:
-    """Property names the record and evidence schemas declare (the only names an error may show)."""
-    return declared_names(record_validator().schema, schemas.load_schema("operations", 1))
+    return schemas.Checker(json.loads(text), (schemas.load_schema("operations", 1),), formats=False)
 
 
 class OperationsRecord(Normalizer):
@@ -88,9 +79,9 @@ class OperationsRecord(Normalizer):
         doc = artifact.json() if artifact.looks_like_json() else artifact.yaml()
         if isinstance(doc, dict) and isinstance(doc.get("performed_at"), datetime | date):
             doc = {**doc, "performed_at": _stamp(doc["performed_at"])}
-        error = best_match(record_validator().iter_errors(doc))
-        if error is not None:
-            raise self.fail(artifact, violation(error, record_names()))
+        problem = record_checker().problem(doc)
+        if problem is not None:
+            raise self.fail(artifact, problem)
         performed_at = iso(doc["performed_at"])
         if performed_at is None:
             raise self.fail(artifact, "performed_at is not an RFC 3339 timestamp")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from readypolicy.evidence.formats.latency import is_number, metric_from_samples
+from readypolicy.evidence.formats.latency import all_numbers, is_number, metric_from_samples
 from readypolicy.evidence.formats.stamps import iso
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
 from readypolicy.evidence.stats import PERCENTILE_METHOD
@@ -53,7 +53,7 @@ class PytestBenchmarkJson(Normalizer):
                 raise self.fail(artifact, f"{where} has no stats")
             data = stats.get("data")
             if isinstance(data, list) and data:
-                if not all(is_number(value) for value in data):
+                if not all_numbers(data):
                     raise self.fail(artifact, f"{where}: stats.data must be numbers (seconds)")
                 metrics[name] = metric_from_samples((v * 1000.0 for v in data), f"{artifact.path}: {where}")
             else:
