@@ -36,6 +36,7 @@ from pathlib import Path
 
 from readypolicy.config import load_config
 from readypolicy.decision.inputs import build_input
+from readypolicy.engines.opa_binary import opa_environment
 from readypolicy.policy import stage
 from readypolicy.runtime import Runtime
 
@@ -144,7 +145,7 @@ class Gate:
         commands: dict[str, tuple[list[str], dict[str, str]]] = {
             "readypolicy": (self.readypolicy_args(), env_plain),
             "readypolicy_nobytecode": (self.readypolicy_args(), env_nobytecode),
-            "opa": (self.opa_args(), env_plain),
+            "opa": (self.opa_args(), {**env_plain, **opa_environment()}),  # OPA as readypolicy runs it (GOGC)
         }
         if CONFTEST.is_file():
             commands["conftest"] = (self.conftest_args(), env_plain)
@@ -166,7 +167,7 @@ class Gate:
         """OPA's milliseconds per production decision on this input (`opa bench`, best of `counts` runs)."""
         args = [str(self.opa.path), "bench", "--format", "json", "--count", str(counts), "--bundle",
                 str(self.bundle), "--input", str(self.input_file), self.query]
-        done = subprocess.run(args, capture_output=True, text=True, check=False)
+        done = subprocess.run(args, capture_output=True, text=True, check=False, env=opa_environment())
         if done.returncode != 0:
             raise SystemExit(f"opa bench failed: {done.stderr[-500:]}")
         return min(run["T"] / run["N"] for run in _json_stream(done.stdout)) / 1e6

@@ -43,6 +43,7 @@ from synthetic_fleet import LANES, module_name, populate, write_module  # noqa: 
 
 from readypolicy.config import load_config  # noqa: E402
 from readypolicy.decision.inputs import build_input  # noqa: E402
+from readypolicy.engines.opa_binary import opa_environment  # noqa: E402
 from readypolicy.engines.opa_cli import batch_query  # noqa: E402
 from readypolicy.evaluate import Subject, evaluate  # noqa: E402
 from readypolicy.evidence.ingest import IngestOptions, ingest  # noqa: E402
@@ -119,7 +120,8 @@ class Bench:
     def opa_eval(self, query: str, input_file: Path) -> None:
         args = [str(self.opa.path), "eval", "--format", "json", "--strict", "--capabilities",
                 str(self.opa.capabilities_file), "--bundle", str(self.loaded.path), "--input", str(input_file), query]
-        done = subprocess.run(args, capture_output=True, check=False)
+        # OPA as readypolicy runs it (GOGC, see engines/opa_binary.py), so the baseline is OPA's own limit.
+        done = subprocess.run(args, capture_output=True, check=False, env=opa_environment())
         if done.returncode != 0:
             raise SystemExit(f"bare opa eval failed: {done.stderr.decode()[:500]}")
 

@@ -9,10 +9,12 @@ Real OPA, real processes: the wrappers below stand in for a broken or hostile bi
 
 from __future__ import annotations
 
+import gc
 import stat
 import subprocess
 import sys
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -301,6 +303,28 @@ def test_the_runtime_ends_an_opa_nobody_took(tmp_path: Path) -> None:
     process = ahead._ready.process.process
     rt.close()
     assert process.returncode is not None and not _alive(process.pid)
+
+
+def test_a_finished_opa_run_is_freed_at_once_not_by_the_cycle_collector(tmp_path: Path) -> None:
+    """A batch's OPA output (megabytes) must go when the run ends: a reference cycle (a timer holding a bound
+    method) kept it until Python's cycle collector ran, which raised `eval --all`'s peak memory."""
+    project = _project(tmp_path)
+    rt = Runtime(load_config(project / "readypolicy.yaml"))
+    policy = rt.policy()
+    loaded = stage.load(policy, rt.cache_dir)
+    engine = OpaCliEngine(rt.opa())
+    gc.disable()
+    try:
+        run = engine.start(loaded, policy.query("candidate"))
+        run.send([{"module": "svc"}])
+        assert isinstance(run.result(), list)
+        run.close()
+        freed = weakref.ref(run.process)
+        del run
+        assert freed() is None
+    finally:
+        gc.enable()
+        rt.close()
 
 
 @pytest.mark.parametrize(

@@ -130,7 +130,8 @@ class OpaProcess:
     def __init__(self, binary: OpaBinary, args: list[str]) -> None:
         self.timeout_s = binary.timeout_s
         self.deadline = time.monotonic() + binary.timeout_s
-        self.expired = False
+        self.expired = threading.Event()
+        """Set when the deadline killed OPA."""
         try:
             self.process = subprocess.Popen(
                 [str(binary.path), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -140,13 +141,12 @@ class OpaProcess:
             raise EngineError(f"OPA binary vanished: {binary.path}") from exc
         except OSError as exc:
             raise EngineError(f"cannot run OPA at {binary.path}: {exc}") from exc
-        self._timer = threading.Timer(binary.timeout_s, self._expire)
+        # The timer holds the process and the flag, not this object: a reference cycle through a bound
+        # method would keep the process and its captured output (megabytes for a batch) alive until
+        # Python's cycle collector happened to run.
+        self._timer = threading.Timer(binary.timeout_s, _kill_at_deadline, args=(self.process, self.expired))
         self._timer.daemon = True
         self._timer.start()
-
-    def _expire(self) -> None:
-        self.expired = True
-        self.process.kill()
 
     def __enter__(self) -> OpaProcess:
         return self
@@ -179,7 +179,7 @@ class OpaProcess:
             raise EngineError(f"OPA did not finish within {self.timeout_s:g}s and was killed") from exc
         finally:
             self._timer.cancel()
-        if self.expired:
+        if self.expired.is_set():
             raise EngineError(f"OPA did not finish within {self.timeout_s:g}s and was killed")
         return subprocess.CompletedProcess(self.process.args, self.process.returncode, stdout, stderr)
 
@@ -192,6 +192,11 @@ class OpaProcess:
         for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
             if pipe is not None:
                 pipe.close()
+
+
+def _kill_at_deadline(process: subprocess.Popen[bytes], expired: threading.Event) -> None:
+    expired.set()
+    process.kill()
 
 
 def _first_line(data: bytes) -> str:
