@@ -26,8 +26,8 @@ def _project(tmp_path: Path) -> Path:
     return project
 
 
-def _eval(project: Path) -> tuple[int, str]:
-    done = run_cli("eval", "-m", "svc", "-r", "r1", cwd=project)
+def _eval(project: Path, *extra: str) -> tuple[int, str]:
+    done = run_cli("eval", "-m", "svc", "-r", "r1", *extra, cwd=project)
     return done.returncode, done.stderr.strip()
 
 
@@ -89,6 +89,19 @@ def test_a_tampered_staged_bundle_is_refused_and_nothing_recorded(
     assert [line for line in error.splitlines() if line] == [error], error
     assert str(staged) in error and expected in error, error
     assert _decisions(project) == 1  # only the honest decision
+
+
+def test_a_tampered_staged_bundle_is_refused_when_opa_was_started_ahead(tmp_path: Path) -> None:
+    """With `--lane`, OPA starts before the store is read, from the staged path alone; the evaluation that
+    hands it its input checks the staged files first, so the lowered floor is still refused."""
+    project = _project(tmp_path)
+    assert _eval(project, "--lane", "candidate")[0] == 1
+    staged = _staged(project)
+    _lower_the_floor(staged)
+    code, error = _eval(project, "--lane", "candidate")
+    assert code == 2, error
+    assert "staged file mini/candidate/candidate.rego is not the policy's" in error, error
+    assert _decisions(project) == 1
 
 
 def test_an_untouched_staged_bundle_is_reused_and_a_removed_one_staged_again(tmp_path: Path) -> None:

@@ -91,7 +91,9 @@ class Runtime:
         earlier, self._prestarted = self._prestarted, None
         if earlier is not None:  # one process started ahead at a time
             earlier.close()
-        self._prestarted = PrestartedEngine(self.engine(), stage.load(policy, self.cache_dir), policy.query(lane))
+        # `location`, not `load`: the evaluation taking this process over checks the staged files
+        # (`stage.load`) before OPA gets its input, and OPA reads no file before its input.
+        self._prestarted = PrestartedEngine(self.engine(), stage.location(policy, self.cache_dir), policy.query(lane))
 
     @property
     def lanes(self) -> tuple[str, ...]:

@@ -104,3 +104,17 @@ class RegoEngine(ABC):
         An undefined result, a count mismatch or any engine error raises EngineError.
         """
 
+
+class StartingEngine(RegoEngine):
+    """An engine whose evaluation is a run started ahead (`start` does the work): evaluate = start, send, result."""
+
+    @abstractmethod
+    def start(self, policy: LoadedPolicy, query: str) -> PendingEvaluation:
+        """Begin evaluating `query` over `policy` before the inputs are known (see PendingEvaluation)."""
+
+    def evaluate(self, policy: LoadedPolicy, query: str, inputs: Sequence[Any]) -> list[Any]:
+        if not inputs:
+            return []
+        with self.start(policy, query) as run:
+            run.send(inputs)
+            return run.result()

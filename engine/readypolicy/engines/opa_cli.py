@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from readypolicy.engines.interface import EngineError, EngineInfo, LoadedPolicy, PendingEvaluation, RegoEngine
+from readypolicy.engines.interface import EngineError, EngineInfo, LoadedPolicy, PendingEvaluation, StartingEngine
 from readypolicy.engines.opa_binary import OpaBinary
 
 
@@ -30,7 +30,7 @@ def eval_args(capabilities: str, bundle: str, query: str) -> list[str]:
     ]
 
 
-class OpaCliEngine(RegoEngine):
+class OpaCliEngine(StartingEngine):
     """Evaluates with `opa eval` in a subprocess."""
 
     def __init__(self, binary: OpaBinary) -> None:
@@ -41,13 +41,6 @@ class OpaCliEngine(RegoEngine):
 
     def start(self, policy: LoadedPolicy, query: str) -> OpaRun:
         return OpaRun(self.binary, policy, query)
-
-    def evaluate(self, policy: LoadedPolicy, query: str, inputs: Sequence[Any]) -> list[Any]:
-        if not inputs:
-            return []
-        with self.start(policy, query) as run:
-            run.send(inputs)
-            return run.result()
 
 
 class OpaRun(PendingEvaluation):

@@ -7,13 +7,11 @@ overlap opening the store and resolving the subject (see docs/performance.md).
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from typing import Any
 
-from readypolicy.engines.interface import EngineInfo, LoadedPolicy, PendingEvaluation, RegoEngine
+from readypolicy.engines.interface import EngineInfo, LoadedPolicy, PendingEvaluation, RegoEngine, StartingEngine
 
 
-class PrestartedEngine(RegoEngine):
+class PrestartedEngine(StartingEngine):
     """`engine` with one evaluation started ahead, handed to the first `start` that asks for exactly it.
 
     A gate knows its policy and first lane before it opens the store; starting OPA then lets OPA's
@@ -39,13 +37,6 @@ class PrestartedEngine(RegoEngine):
                 return ready
             ready.close()
         return self.engine.start(policy, query)
-
-    def evaluate(self, policy: LoadedPolicy, query: str, inputs: Sequence[Any]) -> list[Any]:
-        if not inputs:
-            return []
-        with self.start(policy, query) as run:
-            run.send(inputs)
-            return run.result()
 
     def close(self) -> None:
         """End the evaluation started ahead if nobody took it."""

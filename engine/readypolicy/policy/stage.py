@@ -42,7 +42,19 @@ def bundle_manifest(policy: PolicySet) -> dict[str, Any]:
 
 
 def load(policy: PolicySet, cache_dir: Path) -> LoadedPolicy:
-    """A loadable location for the policy set: the bundle file itself, or a staged directory."""
+    """A loadable location for the policy set: the bundle file itself, or a staged directory checked byte for byte."""
+    loaded = location(policy, cache_dir)
+    if policy.source != "bundle":
+        verify_tree(policy, loaded.path)
+    return loaded
+
+
+def location(policy: PolicySet, cache_dir: Path) -> LoadedPolicy:
+    """Where `load` finds the policy set, staging it if it is not staged yet, without checking the staged files.
+
+    Only for starting OPA ahead (`Runtime.prestart`): OPA reads its input before the bundle, and the
+    evaluation that hands it the input calls `load`, whose check runs before that.
+    """
     if policy.source == "bundle":
         return LoadedPolicy(path=policy.origin, digest=policy.digest, revision=policy.revision)
     target = cache_dir / "policies" / f"{policy.pack}@{policy.version}-{policy.digest.removeprefix('sha256:')}"
@@ -59,7 +71,6 @@ def load(policy: PolicySet, cache_dir: Path) -> LoadedPolicy:
             shutil.rmtree(work, ignore_errors=True)
             if not target.is_dir():
                 raise
-    verify_tree(policy, target)
     return LoadedPolicy(path=target, digest=policy.digest, revision=policy.revision)
 
 
