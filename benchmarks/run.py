@@ -195,15 +195,19 @@ def loop_per_module(bench: Bench, sample: int) -> float:
     return seconds / sample
 
 
-def bench_ingest(work: Path, url: str, label: str, modules: int, per_module: bool = False) -> float:
+def bench_ingest(work: Path, url: str, label: str, modules: int, per_module: bool = False, prefill: int = 0) -> float:
     """Artifacts per second through `ingest()`, as a CI job uploads them.
 
     One batch per module and scope (`ingest --scope S FILES...` per scope), or with `per_module` one batch
     per module with a scope per file (`ingest --contract`, `ingest DIR`). The store commits (and on SQLite
     syncs) once per batch, so the batch shape matters; CPU time is printed too, since on a shared machine
-    the wall time of those syncs depends on the neighbours.
+    the wall time of those syncs depends on the neighbours. With `prefill`, the store first holds an older
+    revision of that many modules, as a team's store does after a few weeks: a read that grows with the
+    store's history (a table scan per batch) shows here and not on an empty store.
     """
     store = open_store(url)
+    if prefill:
+        populate(store, prefill, revision="r0")
     batches = []
     for index in range(modules):
         batches.append((index, write_module(work / "artifacts" / str(index), index)))
@@ -228,6 +232,8 @@ def bench_ingest(work: Path, url: str, label: str, modules: int, per_module: boo
     store.close()
     rate = count / seconds
     shape = "one batch per module" if per_module else "one batch per module and scope"
+    if prefill:
+        shape += f", store prefilled with {prefill} modules"
     print(f"ingest {label:<10} {count} artifacts of {modules} modules, {shape}, in {seconds:.1f}s: {rate:.0f} artifacts/s"
           f" ({count / cpu:.0f}/s of CPU time)")
     return rate
@@ -304,6 +310,7 @@ def main() -> None:
         ingest_modules = 50 if args.quick else 200
         bench_ingest(work, f"sqlite:///{work / 'ingest.db'}", "sqlite", ingest_modules)
         bench_ingest(work, f"sqlite:///{work / 'ingest-module.db'}", "sqlite", ingest_modules, per_module=True)
+        bench_ingest(work, f"sqlite:///{work / 'ingest-prefilled.db'}", "sqlite", ingest_modules, prefill=max(sizes))
         bench_ingest_postgres(work, ingest_modules)
         bench_memory(bench, max(sizes))
         bench.rt.close()

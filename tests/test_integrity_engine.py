@@ -351,9 +351,13 @@ def test_interrupted_eval_is_exit_2_not_1(tmp_path: Path) -> None:
     (project / MINI_REGO).write_text(SLOW_DECISION, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("READYPOLICY_", "COVERAGE_"))}
     env["PYTHONPATH"] = str(REPO / "engine")
+    # The child gets SIGINT's default disposition whatever the suite was started with: a shell runs
+    # background jobs with SIGINT ignored, Python then never installs its handler, and the signal
+    # this test sends would be ignored by design, not by readypolicy.
     process = subprocess.Popen(
         [sys.executable, "-m", "readypolicy", "--opa-timeout", "10", "eval", "-m", "svc", "-r", "r1"],
         cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     time.sleep(3)
     process.send_signal(signal.SIGINT)

@@ -1,5 +1,5 @@
 """The assembly builds catalog and enforcement fields for the deciding lane's checks only
-(policies/lib/decision.rego `lane_fields`, a speed-up for issue 17). These tests attack that
+(policies/lib/decision.rego `decide`, a speed-up for issue 17). These tests attack that
 shortcut through the real OPA binary and the staged default pack, under the flags readypolicy
 evaluates with: a malformed `enforce_from` on a check of a *higher* lane must still be an error
 when a lower lane decides (never silently skipped because the lane does not list the check), and

@@ -102,9 +102,9 @@ def test_cli_migrate_and_copy(tmp_path: Path, pg_url: str, monkeypatch: pytest.M
     for _ in range(2):
         result = runner.invoke(cli, ["--store", src_url, "store", "migrate"])
         assert result.exit_code == 0, result.output
-        assert result.output == f"{src_url}: schema version 2\n"
+        assert result.output == f"{src_url}: schema version 3\n"
     result = runner.invoke(cli, ["store", "migrate"], env={"READYPOLICY_STORE": pg_url})
-    assert result.output == f"{pg_url}: schema version 2\n"
+    assert result.output == f"{pg_url}: schema version 3\n"
 
     src = open_store(src_url)
     fill(src)

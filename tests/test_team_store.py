@@ -159,7 +159,7 @@ def test_select_only_reader_runs_every_read_command(project: Path, team: dict[st
 
 def test_owner_migrates_and_prunes_the_writer_may_not(project: Path, team: dict[str, str], tmp_path: Path) -> None:
     _ingest(project, team["writer"], "svc", "r1", 95, tmp_path)
-    assert _cli(project, team["owner"], "store", "migrate").stdout.endswith(": schema version 2\n")
+    assert _cli(project, team["owner"], "store", "migrate").stdout.endswith(": schema version 3\n")
     denied = _one_line(_cli(project, team["writer"], "store", "prune", "--older-than", "0d"))
     assert "permission denied" in denied and _count(team["admin"], "evidence") == 1
     pruned = _cli(project, team["owner"], "store", "prune", "--older-than", "0d")
@@ -236,9 +236,9 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def test_an_older_schema_is_refused_until_migrated(project: Path, fresh_url: str) -> None:
     _v1_store(fresh_url, [make_record("svc", 1)])
     line = _one_line(_cli(project, fresh_url, "evidence", "list", "-m", "svc"))
-    assert line.endswith("schema version 1 is older than this readypolicy (2); run `readypolicy store migrate` first")
+    assert line.endswith("schema version 1 is older than this readypolicy (3); run `readypolicy store migrate` first")
     migrated = _cli(project, fresh_url, "store", "migrate")
-    assert migrated.returncode == 0 and migrated.stdout.endswith(": schema version 2\n")
+    assert migrated.returncode == 0 and migrated.stdout.endswith(": schema version 3\n")
     store = open_store(fresh_url, create=False)
     try:
         assert [r.digest for r in store.latest_evidence("svc", "r1")] == [make_record("svc", 1).digest]
@@ -250,16 +250,16 @@ def test_a_newer_schema_is_refused_by_every_command(project: Path, fresh_url: st
     open_store(fresh_url).close()
     if fresh_url.startswith("sqlite:///"):
         conn = sqlite3.connect(fresh_url.removeprefix("sqlite:///"))
-        conn.execute("PRAGMA user_version = 3")
+        conn.execute("PRAGMA user_version = 4")
         conn.close()
     else:
         with psycopg.connect(fresh_url, autocommit=True) as pg:
-            pg.execute("INSERT INTO schema_migrations VALUES (3, '2030-01-01T00:00:00Z')")
+            pg.execute("INSERT INTO schema_migrations VALUES (4, '2030-01-01T00:00:00Z')")
     report = coverage_json(tmp_path / "c.json", 95, 100)
     for command in (("evidence", "list", "-m", "svc"), ("ingest", report, "-m", "svc"), ("store", "migrate"),
                     ("eval", "--all"), ("audit", "verify-chain")):
         line = _one_line(_cli(project, fresh_url, *command))
-        assert line.endswith("schema version 3 is newer than this readypolicy (2); upgrade readypolicy"), command
+        assert line.endswith("schema version 4 is newer than this readypolicy (3); upgrade readypolicy"), command
 
 
 def test_libpq_keyword_string_is_refused_and_creates_no_file(project: Path, tmp_path: Path) -> None:

@@ -1,6 +1,8 @@
 # Architecture checks
 # Import contracts (import-linter layers/forbidden/independence) encode "no upward lane
 #   dependencies"; every report must keep all of them, and at least one contract must exist.
+# A check's `result` is one line without else branches, calling a rule or function named after
+#   the check: OPA tries every `result` head on each check's call (see lib.lane_decision).
 package readiness.checks
 
 import data.readiness.lib
@@ -18,7 +20,9 @@ architecture_docs := lib.docs("architecture")
 #   severity: high
 #   remediation: >-
 #     Run import-linter with the module's contracts, fix the broken imports and ingest its output.
-result("architecture.imports", lane) := lib.verdict(
+result("architecture.imports", lane) := architecture_imports(lane)
+
+architecture_imports(lane) := lib.verdict(
 	{sprintf("broken contract(s): %s", [concat(", ", sort(d.data.broken))]) |
 		some d in architecture_docs
 		d.data.contracts_broken > 0

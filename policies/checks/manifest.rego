@@ -1,4 +1,6 @@
 # Lane manifest checks
+# A check's `result` is one line without else branches, calling a rule or function named after
+#   the check: OPA tries every `result` head on each check's call (see lib.lane_decision).
 package readiness.checks
 
 import data.readiness.lib
@@ -14,7 +16,9 @@ import rego.v1
 #   severity: critical
 #   remediation: >-
 #     Add module.lane.yaml (module, owner, lanes, slo, telemetry, capacity) and ingest it.
-result("manifest.present", _) := lib.verdict(
+result("manifest.present", _) := manifest_present
+
+manifest_present := lib.verdict(
 	{sprintf("the manifest describes module %q, not %q", [m.module, input.module]) | m.module != input.module},
 	sprintf("manifest for %s owned by %s, target lane %s", [m.module, m.owner, m.target_lane]),
 	lib.digests(lib.docs("manifest")),

@@ -2,6 +2,8 @@
 # The module's safety control (named in the manifest) must be on by default, run in at least the
 #   lane's mode (advisory, then strict), and a recent kill-switch drill must show it shutting
 #   the module down.
+# A check's `result` is one line without else branches, calling a rule or function named after
+#   the check: OPA tries every `result` head on each check's call (see lib.lane_decision).
 package readiness.checks
 
 import data.readiness.lib
@@ -21,7 +23,9 @@ control_name := object.get(safety, "control", "the safety control")
 #   remediation: >-
 #     Ship the safety control switched on (manifest safety.enabled_by_default true) and name it in
 #     safety.control.
-result("safety.default_on", _) := lib.missing("manifest") if {
+result("safety.default_on", _) := safety_default_on
+
+safety_default_on := lib.missing("manifest") if {
 	not lib.has_manifest
 } else := lib.verdict(
 	{sprintf("%s is not enabled by default (manifest safety.enabled_by_default is %v)", [control_name, object.get(safety, "enabled_by_default", "absent")]) |
@@ -41,7 +45,9 @@ result("safety.default_on", _) := lib.missing("manifest") if {
 #   severity: critical
 #   remediation: >-
 #     Run the safety control in the mode this lane requires and record it in manifest safety.mode.
-result("safety.mode", lane) := lib.missing("manifest") if {
+result("safety.mode", lane) := safety_mode(lane)
+
+safety_mode(lane) := lib.missing("manifest") if {
 	not lib.has_manifest
 } else := safety_mode_verdict(object.get(safety, "mode", "absent"), lib.threshold(lane, "safety_mode_min"))
 
@@ -64,7 +70,9 @@ safety_mode_verdict(mode, required) := lib.verdict(
 #   severity: critical
 #   remediation: >-
 #     Run a kill-switch drill of the manifest's safety control and ingest a KillSwitchDrill record.
-result("safety.killswitch_drill", lane) := lib.verdict(
+result("safety.killswitch_drill", lane) := safety_killswitch_drill(lane)
+
+safety_killswitch_drill(lane) := lib.verdict(
 	killswitch_problems(d, lane),
 	sprintf("kill-switch drill of %s passed %s (fail closed in %v ms)", [detail(d, "safety_control"), d.data.performed_at, detail(d, "fail_closed_ms")]),
 	[d.digest],

@@ -2,6 +2,8 @@
 # Static analysis must come from every scanner the lane names (bandit and semgrep), with no
 # finding above the lane's severity ceiling and no scan errors. A dependency audit is strict:
 # a skipped package is an unaudited package, not a clean one.
+# A check's `result` is one line without else branches, calling a rule or function named after
+#   the check: OPA tries every `result` head on each check's call (see lib.lane_decision).
 package readiness.checks
 
 import data.readiness.lib
@@ -41,7 +43,9 @@ sast_absent_tools(lane) := [t | some t in lib.threshold(lane, "sast_tools_requir
 #   remediation: >-
 #     Run bandit and semgrep, fix or justify the findings at or above the lane's severity limit,
 #     ingest both reports.
-result("security.sast", lane) := lib.verdict(
+result("security.sast", lane) := security_sast(lane)
+
+security_sast(lane) := lib.verdict(
 	sast_problems(lane),
 	sprintf("%d report(s) from %s, no finding above %s", [count(ds), concat(", ", sort({d.data.tool | some d in ds})), lib.threshold(lane, "sast_severity_max")]),
 	lib.digests(ds),
@@ -102,7 +106,9 @@ dependencies_vulnerable(lane) := {sprintf("%s: %s in %s %v is %s, above the %s t
 #   remediation: >-
 #     Upgrade vulnerable packages to a fixed version and make the auditor check every dependency
 #     (none skipped).
-result("security.dependencies", lane) := lib.verdict(
+result("security.dependencies", lane) := security_dependencies(lane)
+
+security_dependencies(lane) := lib.verdict(
 	dependency_problems(lane),
 	sprintf("%d package(s) audited by %s, none skipped, no vulnerability above %s", [
 		sum([d.data.audited | some d in ds]), concat(", ", sort({d.data.tool | some d in ds})),
@@ -139,7 +145,9 @@ severe_items(ceiling) := {{"where": v.package, "what": v.id, "severity": v.sever
 #   remediation: >-
 #     Fix every critical vulnerability or finding before anything else; these cannot wait for a
 #     waiver.
-result("security.no_critical_vulns", lane) := lib.missing("dependencies") if {
+result("security.no_critical_vulns", lane) := security_no_critical_vulns(lane)
+
+security_no_critical_vulns(lane) := lib.missing("dependencies") if {
 	count(lib.docs("dependencies")) == 0
 } else := lib.verdict(
 	no_critical_problems(lane),

@@ -218,22 +218,6 @@ enforcement(id) := object.get(enforcement_fields, [id, "enforcement"], "blocking
 
 default_enforcement := object.get(object.get(config, "enforcement", {}), "default", "blocking")
 
-# What the assembly adds to the result of each of a lane's checks: [catalog fields, enforcement
-# fields], the catalog fields going under the result, the enforcement fields over it. Built for
-# the lane's checks only, written out without function calls (each costs more than the object it
-# returns). A check the catalog does not list (or lists without these fields) has no entry, so
-# the assembly leaves it out.
-lane_fields(lane) := {id: [
-	{"id": id, "title": entry.title, "severity": entry.severity, "remediation": entry.remediation, "needs": entry.needs},
-	object.get(scheduled, id, {"enforcement": advisory_if[object.get(entry, "enforcement", default_enforcement) == "advisory"]}),
-] |
-	some id in lane_checks(lane)
-	entry := config.checks[id]
-} if {
-	# regal ignore:pointless-reassignment
-	scheduled := scheduled_checks
-}
-
 # The enforcement fields of every catalog entry with an `enforce_from`, whichever lane lists it,
 # so under --strict-builtin-errors a malformed date is an error in every lane (see below). A
 # deciding lane reads the whole table, so every such entry is judged.
@@ -245,7 +229,7 @@ scheduled_checks[id] := scheduled_fields(entry) if {
 # The enforcement fields: what readypolicy re-derives from the catalog and input.now before it
 # stores or signs the decision. A check without `enforce_from` (or with `enforce_from: null`, as
 # readypolicy reads it too) takes its `enforcement` or the pack default through a table lookup
-# (written out as in lane_fields, where a function call would cost more than the lookup).
+# (written out as in decide, where a function call would cost more than the lookup).
 # Every catalog entry is judged, so under --strict-builtin-errors a malformed `enforce_from` is
 # an error in every lane, not only in the lanes that list the check.
 enforcement_fields[id] := object.get(scheduled_checks, id, {"enforcement": advisory_if[object.get(entry, "enforcement", default_enforcement) == "advisory"]}) if {
@@ -329,10 +313,23 @@ decide(lane, results) := {
 	# empty one: with no checks to block it, it would allow.
 	lane_checks(lane)
 
-	fields := lane_fields(lane)
-	assembled := [object.union_n([f[0], settled(id, lane, f[1], results), f[1]]) |
+	# Each check of the lane: its catalog fields under its result, its enforcement fields over it,
+	# written out in this one comprehension (no table of fields per check first, no function call:
+	# each costs more than the objects it returns). A check the catalog does not list (or lists
+	# without these fields) yields nothing here, which the count below turns into no decision.
+	# The enforcement of every catalog entry with an `enforce_from` is judged (scheduled_checks),
+	# so under --strict-builtin-errors a malformed date is an error in every lane, even one with no
+	# check of its own to assemble: the table is taken whole here, outside the comprehension.
+	# regal ignore:pointless-reassignment
+	scheduled := scheduled_checks
+	assembled := [object.union_n([
+		{"id": id, "title": entry.title, "severity": entry.severity, "remediation": entry.remediation, "needs": entry.needs},
+		settled(id, lane, enforcement, results),
+		enforcement,
+	]) |
 		some id in lane_checks(lane)
-		f := fields[id]
+		entry := config.checks[id]
+		enforcement := object.get(scheduled, id, {"enforcement": advisory_if[object.get(entry, "enforcement", default_enforcement) == "advisory"]})
 	]
 
 	# Every check of the lane is in the decision, or there is no decision: a check dropped by a
@@ -344,4 +341,10 @@ decide(lane, results) := {
 }
 
 # The decision of a lane from the checks library: what every lane package exposes.
+# OPA does not index a function by the constants in its heads, so each `checks.result(id, lane)`
+# call tries every `result` head of the pack and, where a head fails to match, every else branch
+# under it. A check's `result` is therefore one line without else branches, naming a rule or
+# function after the check that holds them (`result("docs.present", lane) := docs_present(lane)`):
+# one head tried per check instead of two to four. (coverage.line and licenses.allowed keep their
+# one else branch: docs/adding-a-check.md and the `policy explain` tests quote them as written.)
 lane_decision(lane) := decide(lane, {id: r | some id in lane_checks(lane); r := checks.result(id, lane)})

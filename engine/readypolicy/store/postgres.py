@@ -100,6 +100,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER ingests_no_truncate BEFORE TRUNCATE ON ingests
         FOR EACH STATEMENT EXECUTE FUNCTION readypolicy_refuse('ingest events are removed only with their evidence');
     """,
+    # 3: every ingest reads the newest event time under the write lock (`SqlStore.put_evidence`);
+    # without this index that read scans the whole table, once per batch.
+    """
+    CREATE INDEX ingests_ingested_at ON ingests (ingested_at);
+    """,
 )
 
 

@@ -67,6 +67,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER ingests_immutable BEFORE UPDATE ON ingests
         BEGIN SELECT RAISE(ABORT, 'ingest events are immutable'); END;
     """,
+    # 3: every ingest reads the newest event time under the write lock (`SqlStore.put_evidence`);
+    # without this index that read scans the whole table, once per batch.
+    """
+    CREATE INDEX ingests_ingested_at ON ingests (ingested_at);
+    """,
 )
 
 

@@ -1,4 +1,6 @@
 # Checks of the enterprise pack: tested backups and defined recovery objectives.
+# A check's `result` is one line without else branches, calling a rule or function named after
+#   the check: OPA tries every `result` head on each check's call (see lib.lane_decision).
 package readiness.checks
 
 import data.readiness.lib
@@ -16,7 +18,9 @@ import rego.v1
 #   severity: critical
 #   remediation: >-
 #     Restore a backup into a fresh environment, verify the data, ingest a BackupRestore record.
-result("backup.restore", lane) := lib.verdict(
+result("backup.restore", lane) := backup_restore(lane)
+
+backup_restore(lane) := lib.verdict(
 	drill_problems(d, lane) | all_true(d, ["restore_verified"]),
 	sprintf("backup restored and verified on %s", [d.data.performed_at]),
 	[d.digest],
@@ -34,7 +38,9 @@ result("backup.restore", lane) := lib.verdict(
 #   severity: high
 #   remediation: >-
 #     Define RTO/RPO targets within the enterprise ceilings and show a restore meeting them.
-result("recovery.objectives", lane) := lib.verdict(
+result("recovery.objectives", lane) := recovery_objectives(lane)
+
+recovery_objectives(lane) := lib.verdict(
 	((bounded(d, "rto_target_minutes", lane, "rto_target_minutes_max", "the RTO target (minutes)") | bounded(d, "rpo_target_minutes", lane, "rpo_target_minutes_max", "the RPO target (minutes)")) | objective_misses(d)),
 	sprintf("RTO %v min (target %v), RPO %v min (target %v)", [detail(d, "rto_minutes"), detail(d, "rto_target_minutes"), detail(d, "rpo_minutes"), detail(d, "rpo_target_minutes")]),
 	[d.digest],

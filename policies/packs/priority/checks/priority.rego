@@ -1,4 +1,6 @@
 # Checks of the priority pack: safe rollback, signed artifacts, SBOM and fuzzing.
+# A check's `result` is one line without else branches, calling a rule or function named after
+#   the check: OPA tries every `result` head on each check's call (see lib.lane_decision).
 package readiness.checks
 
 import data.readiness.lib
@@ -15,7 +17,9 @@ import rego.v1
 #   severity: critical
 #   remediation: >-
 #     Roll a release back in a drill, check nothing was lost, and ingest a RollbackDrill record.
-result("rollback.drill", lane) := lib.verdict(
+result("rollback.drill", lane) := rollback_drill(lane)
+
+rollback_drill(lane) := lib.verdict(
 	((drill_problems(d, lane) | bounded(d, "rollback_seconds", lane, "rollback_seconds_max", "rollback time (s)")) | {"the rollback lost data" |
 		object.get(details(d), "data_loss", true) != false
 	}),
@@ -37,7 +41,9 @@ result("rollback.drill", lane) := lib.verdict(
 #   remediation: >-
 #     Sign the released policy bundle and artifacts, verify the signatures, ingest an
 #     ArtifactSigning record.
-result("supply.signed", _) := lib.verdict(
+result("supply.signed", _) := supply_signed
+
+supply_signed := lib.verdict(
 	outcome_problems(d) | all_true(d, ["signed", "verified"]),
 	sprintf("artifacts signed by %v and verified", [detail(d, "identity")]),
 	[d.digest],
@@ -78,7 +84,9 @@ package_name(name) := regex.replace(lower(name), `[-_.]+`, "-")
 #   severity: medium
 #   remediation: >-
 #     Generate a CycloneDX or SPDX SBOM with a root component and licenses, and ingest it.
-result("supply.sbom", lane) := lib.verdict(
+result("supply.sbom", lane) := supply_sbom(lane)
+
+supply_sbom(lane) := lib.verdict(
 	sbom_problems(lane),
 	concat("; ", sort([sprintf("%s %s SBOM of %d component(s) for %v", [s.data.format, s.data.spec_version, s.data.components, s.data.root_component.name]) | some s in sbom_docs])),
 	lib.digests(sbom_docs),
@@ -97,7 +105,9 @@ result("supply.sbom", lane) := lib.verdict(
 #   severity: medium
 #   remediation: >-
 #     Fuzz the parsers and policy inputs long enough, fix every crash, ingest a Fuzzing record.
-result("security.fuzzing", lane) := lib.verdict(
+result("security.fuzzing", lane) := security_fuzzing(lane)
+
+security_fuzzing(lane) := lib.verdict(
 	((outcome_problems(d) | bounded(d, "duration_hours", lane, "fuzz_hours_min", "fuzzing time (hours)")) | bounded(d, "crashes", lane, "fuzz_crashes_max", "the number of crashes")),
 	sprintf("fuzzed %v target(s) for %v hours without a crash", [detail(d, "targets"), detail(d, "duration_hours")]),
 	[d.digest],
