@@ -457,6 +457,18 @@ def _write_lock_holder(url: str) -> int | None:
     return int(row[0]) if row else None
 
 
+def _wait_until_idle_in_transaction(url: str, pid: int) -> None:
+    """Until backend `pid` has finished its statement and waits, idle in transaction (or is gone)."""
+    deadline = time.monotonic() + 60
+    with psycopg.connect(url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute("SELECT state FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()
+            if row is None or row[0] == "idle in transaction":
+                return
+            time.sleep(0.01)
+    raise AssertionError(f"backend {pid} never became idle in transaction")
+
+
 @pytest.fixture
 def stalled_batch(tmp_path: Path) -> Path:
     """A folder of 1500 coverage reports in 1500 scopes: one ingest transaction of a few seconds."""
@@ -487,6 +499,9 @@ def test_stalled_writer_never_blocks_others_beyond_the_limit(
             time.sleep(0.01)
         os.kill(stalled.pid, signal.SIGSTOP)
         assert holder is not None and _write_lock_holder(pg_url) == holder, "the ingest was not caught mid-transaction"
+        # The runner may be frozen while the server still runs one of its statements (bounded by
+        # statement_timeout, not by the idle limit): the scenario starts once it sits idle in transaction.
+        _wait_until_idle_in_transaction(pg_url, holder)
 
         started = time.monotonic()
         other = run_cli("--store", pg_url, "ingest", coverage_json(tmp_path / "c.json", 95, 100), "-m", "svc",
