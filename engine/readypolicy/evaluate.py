@@ -96,34 +96,6 @@ def target_lanes(store: Store, subject: Subject, lanes: Sequence[str]) -> tuple[
     return tuple(lanes[: list(lanes).index(target) + 1])
 
 
-def evaluate(
-    *,
-    store: Store,
-    engine: RegoEngine,
-    policy: PolicySet,
-    cache_dir: Path,
-    lane: str,
-    subjects: Sequence[Subject],
-    now: str,
-    waivers: Sequence[dict[str, Any]] = (),
-    batch_size: int = 500,
-    workers: int = 2,
-    meanwhile: Callable[[], None] | None = None,
-) -> Generator[Evaluation, None, None]:
-    """Decide `lane` for every subject from its latest evidence, one OPA process per batch; yields in subject order.
-
-    One batch (a gate) is decided on this thread: OPA is started first, the evidence is read and the
-    input built while OPA starts, and `meanwhile` (work the caller needs only after the decision, such as
-    loading its report format) runs while OPA compiles. Several batches (a fleet) keep up to `workers`
-    in flight at once, so OPA processes use every core while this thread reads the next batch's
-    evidence (store connections stay on this thread); at most `workers` batches are held in memory.
-    Python's cycle collector runs less often meanwhile (see `collector_relaxed`).
-    """
-    with collector_relaxed():
-        yield from _evaluate(store=store, engine=engine, policy=policy, cache_dir=cache_dir, lane=lane, subjects=subjects,
-                             now=now, waivers=waivers, batch_size=batch_size, workers=workers, meanwhile=meanwhile)
-
-
 RELAXED_THRESHOLD = 100_000
 """Allocations between two youngest-generation passes of the cycle collector while evaluations run (Python's default: 700)."""
 
@@ -168,7 +140,7 @@ def collector_relaxed() -> Iterator[None]:
                 gc.set_threshold(*_Collector.found)
 
 
-def _evaluate(
+def evaluate(
     *,
     store: Store,
     engine: RegoEngine,
@@ -177,36 +149,46 @@ def _evaluate(
     lane: str,
     subjects: Sequence[Subject],
     now: str,
-    waivers: Sequence[dict[str, Any]],
-    batch_size: int,
-    workers: int,
-    meanwhile: Callable[[], None] | None,
+    waivers: Sequence[dict[str, Any]] = (),
+    batch_size: int = 500,
+    workers: int = 2,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Generator[Evaluation, None, None]:
-    size = max(1, batch_size)
-    batches = [subjects[start : start + size] for start in range(0, len(subjects), size)]
-    if len(batches) <= 1 or workers <= 1:
-        for chosen in batches:
-            yield from _decide(engine=engine, policy=policy, cache_dir=cache_dir, lane=lane, subjects=chosen, now=now,
-                               waivers=waivers, evidence=partial(_read_evidence, store, chosen), meanwhile=meanwhile)
-            meanwhile = None
-        return
-    from concurrent.futures import ThreadPoolExecutor  # only a fleet runs batches side by side
+    """Decide `lane` for every subject from its latest evidence, one OPA process per batch; yields in subject order.
 
-    pending: deque[Future[list[Evaluation]]] = deque()
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="readypolicy-eval") as pool:
-        for chosen in batches:
-            batch = [(s, current_evidence(store, s)) for s in chosen]
-            pending.append(pool.submit(
-                decide, engine=engine, policy=policy, cache_dir=cache_dir, lane=lane, now=now, waivers=waivers,
-                batch=batch,
-            ))
-            if meanwhile is not None:
-                meanwhile()
+    One batch (a gate) is decided on this thread: OPA is started first, the evidence is read and the
+    input built while OPA starts, and `meanwhile` (work the caller needs only after the decision, such as
+    loading its report format) runs while OPA compiles. Several batches (a fleet) keep up to `workers`
+    in flight at once, so OPA processes use every core while this thread reads the next batch's
+    evidence (store connections stay on this thread); at most `workers` batches are held in memory.
+    Python's cycle collector runs less often meanwhile (see `collector_relaxed`).
+    """
+    with collector_relaxed():
+        size = max(1, batch_size)
+        batches = [subjects[start : start + size] for start in range(0, len(subjects), size)]
+        if len(batches) <= 1 or workers <= 1:
+            for chosen in batches:
+                yield from _decide(engine=engine, policy=policy, cache_dir=cache_dir, lane=lane, subjects=chosen, now=now,
+                                   waivers=waivers, evidence=partial(_read_evidence, store, chosen), meanwhile=meanwhile)
                 meanwhile = None
-            if len(pending) >= workers:
+            return
+        from concurrent.futures import ThreadPoolExecutor  # only a fleet runs batches side by side
+
+        pending: deque[Future[list[Evaluation]]] = deque()
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="readypolicy-eval") as pool:
+            for chosen in batches:
+                batch = [(s, current_evidence(store, s)) for s in chosen]
+                pending.append(pool.submit(
+                    decide, engine=engine, policy=policy, cache_dir=cache_dir, lane=lane, now=now, waivers=waivers,
+                    batch=batch,
+                ))
+                if meanwhile is not None:
+                    meanwhile()
+                    meanwhile = None
+                if len(pending) >= workers:
+                    yield from pending.popleft().result()
+            while pending:
                 yield from pending.popleft().result()
-        while pending:
-            yield from pending.popleft().result()
 
 
 def _read_evidence(store: Store, subjects: Sequence[Subject]) -> list[tuple[EvidenceRecord, ...]]:
