@@ -52,10 +52,11 @@ def test_the_shipped_packs_agree_with_their_annotations(opa: OpaBinary, pack: st
 
 
 def test_every_check_rule_carries_title_description_and_custom_fields() -> None:
-    """Counted from the Rego text independently: one METADATA block with custom.id per `result("<id>", ...)` rule."""
+    """Counted from the Rego text independently: one METADATA block with custom.id per check's `result` head."""
     files = [*(POLICIES / "checks").glob("*.rego"), *(POLICIES / "packs").glob("*/checks/*.rego")]
     text = "\n".join(path.read_text(encoding="utf-8") for path in files if not path.name.endswith("_test.rego"))
-    rules = re.findall(r'^result\("([^"]+)"', text, flags=re.MULTILINE)
+    rules = re.findall(r'^result\(id, (?:lane|_)\) := .+ if id == "([^"]+)"$', text, flags=re.MULTILINE)
+    assert len(rules) == len(re.findall(r"^result\(", text, flags=re.MULTILINE))
     ids = re.findall(r"^#   id: (\S+)\n#   severity: \w+\n#   remediation: ", text, flags=re.MULTILINE)
     assert rules and sorted(rules) == sorted(ids)
 
@@ -81,10 +82,10 @@ def test_a_check_rule_without_metadata_fails_the_check(pack_copy: Path) -> None:
     """Deleting a rule's METADATA block (or adding a check without one) is caught at the rule's file and line."""
     rego = pack_copy / "policies" / "checks" / "manifest.rego"
     text = rego.read_text(encoding="utf-8")
-    stripped = re.sub(r"# METADATA\n(#.*\n)+(?=result\(\"manifest\.present\")", "", text)
+    stripped = re.sub(r"# METADATA\n(#.*\n)+(?=result\(id, _\) := manifest_present if id == \"manifest\.present\")", "", text)
     assert stripped != text and "# METADATA" not in stripped
     rego.write_text(stripped, encoding="utf-8")
-    row = next(n for n, line in enumerate(stripped.splitlines(), 1) if line.startswith('result("manifest.present"'))
+    row = next(n for n, line in enumerate(stripped.splitlines(), 1) if line.endswith(' if id == "manifest.present"'))
     code, out = _check(pack_copy)
     assert code == 1, out
     assert f"policies/checks/manifest.rego:{row}: check manifest.present: the rule has no METADATA annotation" in out, out
@@ -103,7 +104,7 @@ def test_an_annotation_copied_onto_another_check_fails_the_check(pack_copy: Path
 def test_an_annotation_without_remediation_fails_the_check(pack_copy: Path) -> None:
     rego = pack_copy / "policies" / "checks" / "docs.rego"
     text = rego.read_text(encoding="utf-8")
-    cut = re.sub(r"#   remediation: >-\n(#     .*\n)+(?=result\(\"docs\.present\")", "", text)
+    cut = re.sub(r"#   remediation: >-\n(#     .*\n)+(?=result\(id, lane\) := \w+\(lane\) if id == \"docs\.present\")", "", text)
     assert cut != text
     rego.write_text(cut, encoding="utf-8")
     code, out = _check(pack_copy)

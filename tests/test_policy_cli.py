@@ -173,9 +173,10 @@ def readiness(tmp_path: Path) -> Project:
 
 
 def rule_line(project: Project, check_id: str) -> str:
+    """file:line of the check's one-line indexed head, `result(id, lane) := ... if id == "<id>"`."""
     for path in sorted((project.root / "policies").rglob("*.rego")):
         for number, line in enumerate(path.read_text().splitlines(), start=1):
-            if line.startswith(f'result("{check_id}",'):
+            if line.startswith("result(id, ") and line.endswith(f' if id == "{check_id}"'):
                 return f"{path.name}:{number}"
     raise AssertionError(f"no rule for {check_id}")
 
@@ -218,23 +219,26 @@ def test_explain_locates_a_reformatted_rule_and_a_threshold_read_in_a_renamed_he
     """The attack on text matching: the same rule split over lines after blank lines, its threshold read in a
     helper with a new name, and a string elsewhere that looks like the rule. OPA's parse sees through all three."""
     coverage = readiness.root / "policies" / "checks" / "coverage.rego"
-    one_line = 'result("coverage.line", lane) := coverage_verdict(coverage_doc, lib.threshold(lane, "coverage_line_min")) if {\n'
+    one_line = 'result(id, lane) := coverage_line(lane) if id == "coverage.line"\n'
+    helper = 'coverage_line(lane) := coverage_verdict(coverage_doc, lib.threshold(lane, "coverage_line_min")) if {\n'
     source = coverage.read_text()
-    assert one_line in source
-    split = '\n\n\n# moved down and split\nresult(\n\t"coverage.line",\n\tlane,\n) := judged_line_coverage(lane) if {\n'
-    helper = '\njudged_line_coverage(lane) := coverage_verdict(coverage_doc, lib.threshold(lane, "coverage_line_min"))\n'
-    coverage.write_text(source.replace(one_line, split) + helper)
+    assert one_line in source and helper in source
+    split = ('\n\n\n# moved down and split, the id compared the other way round\n'
+             'result(\n\tid,\n\tlane,\n) := judged_line_coverage(lane) if {\n\t"coverage.line" == id\n}\n')
+    renamed = 'judged_line_coverage(lane) := coverage_verdict(coverage_doc, lib.threshold(lane, "coverage_line_min")) if {\n'
+    coverage.write_text(source.replace(one_line, split).replace(helper, renamed))
     (readiness.root / "policies" / "checks" / "decoy.rego").write_text(
-        'package readiness.checks\n\ndecoy_text := `\nresult("coverage.line", lane) := "a string, not a rule"\n`\n'
+        'package readiness.checks\n\ndecoy_text := `\nresult(id, lane) := "a string, not a rule" if id == "coverage.line"\n`\n'
     )
     lines = coverage.read_text().splitlines()
-    row = next(i for i, line in enumerate(lines, start=1) if line == "result(" and lines[i] == '\t"coverage.line",')
+    row = next(i for i, line in enumerate(lines, start=1) if line == "result(" and lines[i] == "\tid,")
 
     result = readiness.run("policy", "explain", "-l", "candidate", "-m", "payments", "coverage.line")
     assert result.exit_code == 0, result.output
     out = result.stdout.splitlines()
     assert [line for line in out if line.startswith("rule ")] == [f"rule {coverage}:{row}"]
     assert "  | ) := judged_line_coverage(lane) if {" in out
+    assert '  | \t"coverage.line" == id' in out
     assert "result:    PASS: line coverage 82.93%" in result.stdout
     row_of = next(line for line in out if line.lstrip().startswith(("* coverage_line_min", "coverage_line_min")))
     assert row_of.split()[:2] == ["*", "coverage_line_min"]
@@ -246,6 +250,6 @@ def test_explain_marks_a_threshold_read_two_helpers_down(readiness: Project) -> 
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     [rule] = doc["rules"]
-    assert rule["text"] == 'result("tests.unit", lane) := suite_result("unit", lane)'
+    assert rule["text"] == 'result(id, lane) := suite_result("unit", lane) if id == "tests.unit"'
     used = {t["name"] for t in doc["thresholds"] if t["used_by_rule"]}
     assert used == {"tests_min"}

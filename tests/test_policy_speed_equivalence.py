@@ -1,5 +1,6 @@
-"""Each check's `result` head is one line calling a helper named after the check (issue 17: OPA tries
-every `result` head, else branches included, on each check's call; see `lib.lane_decision`).
+"""Each check's `result` head is one line, `result(id, lane) := <helper>(lane) if id == "<id>"`, calling a
+helper named after the check (issue 17: OPA indexes a function by the id equality in its bodies, so
+each check's call tries one head instead of every head of the pack; see `lib.lane_decision`).
 
 The split adds a way to go wrong that the old form did not have: a head routed to another check's
 helper (a copy-paste slip) would answer for one check with another's verdict, so a failing check
@@ -27,9 +28,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKS = [ROOT / "policies", ROOT / "policies" / "packs" / "enterprise", ROOT / "policies" / "packs" / "priority",
          ROOT / ".ci" / "pack"]
 
-KEEP_ELSE = {"coverage.line", "licenses.allowed"}
-"""Heads quoted as written by docs/adding-a-check.md and the `policy explain` tests; each keeps one else branch."""
-
 SUITES = {"tests.unit": "unit", "tests.smoke": "smoke", "tests.integration": "integration"}
 """The JUnit checks share one helper, called with the suite's scope."""
 
@@ -53,14 +51,14 @@ def _called(value: dict[str, Any]) -> tuple[str, list[dict[str, Any]]] | None:
 
 
 def misrouted(index: RegoIndex) -> list[str]:
-    """Every `result` head that has else branches (outside KEEP_ELSE) or calls a helper its id does not name."""
+    """Every `result` head not in the indexed one-line form (the id equality alone, no else) or calling a
+    helper its id does not name."""
     problems: list[str] = []
     for check_id, rules in index.checks().items():
         for rule in rules:
             where = f"{rule.path}:{rule.row} {check_id}"
-            if "else" in rule.ast:
-                if check_id not in KEEP_ELSE:
-                    problems.append(f"{where}: else branches under the result head")
+            if not rule.indexed or "else" in rule.ast or len(rule.ast["body"]) != 1:
+                problems.append(f"{where}: not result(id, lane) := <helper>(lane) if id == {json.dumps(check_id)}")
                 continue
             called = _called(rule.ast["head"]["value"])
             if check_id in SUITES:
@@ -79,17 +77,32 @@ def test_every_result_head_calls_the_helper_its_check_id_names(opa: OpaBinary, p
     assert misrouted(index) == []
 
 
-def test_a_head_routed_to_another_checks_helper_is_caught(opa: OpaBinary, tmp_path: Path) -> None:
-    """The attack: docs.present answering with chaos.basic's verdict. The holding above must name it."""
+MISROUTES = {
+    "helper": ('result(id, lane) := chaos_basic(lane) if id == "docs.present"\n',
+               "docs.present: calls chaos_basic, not docs_present"),
+    "equality": ('result(id, lane) := docs_present(lane) if id == "chaos.basic"\n',
+                 "chaos.basic: calls docs_present, not chaos_basic"),
+    "literal head": ('result("docs.present", lane) := docs_present(lane)\n',
+                     'docs.present: not result(id, lane) := <helper>(lane) if id == "docs.present"'),
+}
+"""The docs.present head rewritten → the one problem the holding must name."""
+
+
+@pytest.mark.parametrize("attack", sorted(MISROUTES))
+def test_a_head_routed_to_another_checks_helper_is_caught(opa: OpaBinary, tmp_path: Path, attack: str) -> None:
+    """The attacks: docs.present answering with chaos.basic's verdict (helper), chaos.basic answered a second
+    time by docs.present's helper (equality), and the unindexed literal head coming back (every call would try
+    it again). The holding above must name each."""
     policies = tmp_path / "policies"
     shutil.copytree(ROOT / "policies", policies, ignore=shutil.ignore_patterns("packs"))
     docs = policies / "checks" / "docs.rego"
-    head = 'result("docs.present", lane) := docs_present(lane)\n'
+    head = 'result(id, lane) := docs_present(lane) if id == "docs.present"\n'
     text = docs.read_text(encoding="utf-8")
     assert text.count(head) == 1
-    docs.write_text(text.replace(head, 'result("docs.present", lane) := chaos_basic(lane)\n'), encoding="utf-8")
+    replacement, expected = MISROUTES[attack]
+    docs.write_text(text.replace(head, replacement), encoding="utf-8")
     [problem] = misrouted(RegoIndex.of(opa, load_pack(policies)))
-    assert "docs.present: calls chaos_basic, not docs_present" in problem
+    assert expected in problem
 
 
 @pytest.mark.parametrize("pack", PACKS, ids=lambda p: p.name)

@@ -1,8 +1,8 @@
 # Architecture checks
 # Import contracts (import-linter layers/forbidden/independence) encode "no upward lane
 #   dependencies"; every report must keep all of them, and at least one contract must exist.
-# A check's `result` is one line without else branches, calling a rule or function named after
-#   the check: OPA tries every `result` head on each check's call (see lib.lane_decision).
+# A check's `result` is one line, its body only the id equality OPA indexes, calling a rule or
+#   function named after the check; never an else under it (see lib.lane_decision).
 package readiness.checks
 
 import data.readiness.lib
@@ -20,7 +20,7 @@ architecture_docs := lib.docs("architecture")
 #   severity: high
 #   remediation: >-
 #     Run import-linter with the module's contracts, fix the broken imports and ingest its output.
-result("architecture.imports", lane) := architecture_imports(lane)
+result(id, lane) := architecture_imports(lane) if id == "architecture.imports"
 
 architecture_imports(lane) := lib.verdict(
 	{sprintf("broken contract(s): %s", [concat(", ", sort(d.data.broken))]) |

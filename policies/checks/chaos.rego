@@ -3,8 +3,8 @@
 #   it failed. Every lane needs the basic scenarios; integration needs every experiment to have
 #   probed its steady state before and after; production needs the full matrix, and the
 #   safety-control crash must fail closed within the budget measured by the kill-switch drill.
-# A check's `result` is one line without else branches, calling a rule or function named after
-#   the check: OPA tries every `result` head on each check's call (see lib.lane_decision).
+# A check's `result` is one line, its body only the id equality OPA indexes, calling a rule or
+#   function named after the check; never an else under it (see lib.lane_decision).
 package readiness.checks
 
 import data.readiness.lib
@@ -52,7 +52,7 @@ chaos_scenarios_verdict(lane, name) := lib.verdict(
 #   remediation: >-
 #     Run a chaos experiment per required scenario (tag it with the scenario) and ingest the
 #     journals.
-result("chaos.basic", lane) := chaos_basic(lane)
+result(id, lane) := chaos_basic(lane) if id == "chaos.basic"
 
 chaos_basic(lane) := chaos_scenarios_verdict(lane, "chaos_scenarios_required") if {
 	count(chaos_docs) > 0
@@ -68,7 +68,7 @@ chaos_basic(lane) := chaos_scenarios_verdict(lane, "chaos_scenarios_required") i
 #   remediation: >-
 #     Give each experiment a steady-state hypothesis probed before and after the method; fix what
 #     deviates.
-result("chaos.validation", _) := chaos_validation
+result(id, _) := chaos_validation if id == "chaos.validation"
 
 chaos_validation := lib.verdict(
 	{sprintf("%s: %s", [d.data.title, chaos_flaw(d.data)]) | some d in chaos_docs; chaos_flaw(d.data)},
@@ -105,7 +105,7 @@ steady_word := {true: "met", false: "not met", null: "not probed"}
 #   remediation: >-
 #     Run the safety-crash, network-partition, memory-corruption, timeout and high-load experiments;
 #     make the safety control fail closed fast.
-result("chaos.matrix", lane) := chaos_matrix(lane)
+result(id, lane) := chaos_matrix(lane) if id == "chaos.matrix"
 
 chaos_matrix(lane) := lib.missing("chaos") if {
 	count(chaos_docs) == 0

@@ -25,7 +25,9 @@ coverage_doc := lib.doc_in_scope("coverage", "unit") if {
 #   severity: high
 #   remediation: >-
 #     Add tests for uncovered lines; ingest the coverage report (scope unit).
-result("coverage.line", lane) := coverage_verdict(coverage_doc, lib.threshold(lane, "coverage_line_min")) if {
+result(id, lane) := coverage_line(lane) if id == "coverage.line"
+
+coverage_line(lane) := coverage_verdict(coverage_doc, lib.threshold(lane, "coverage_line_min")) if {
 	coverage_doc
 } else := lib.missing("coverage")
 

@@ -2,8 +2,8 @@
 # The manifest names the public API, flags and runbook documents (docs: {public_api, flags,
 #   runbook}); the docs evidence lists the ingested directory. A manifest path matches a listed
 #   file when they are equal or one is the other below a directory prefix.
-# A check's `result` is one line without else branches, calling a rule or function named after
-#   the check: OPA tries every `result` head on each check's call (see lib.lane_decision).
+# A check's `result` is one line, its body only the id equality OPA indexes, calling a rule or
+#   function named after the check; never an else under it (see lib.lane_decision).
 package readiness.checks
 
 import data.readiness.lib
@@ -47,7 +47,7 @@ docs_problems(lane) := ({sprintf("the manifest names no %s document", [key]) |
 #   severity: medium
 #   remediation: >-
 #     Write the documents the manifest's docs section names and ingest the docs directory.
-result("docs.present", lane) := docs_present(lane)
+result(id, lane) := docs_present(lane) if id == "docs.present"
 
 docs_present(lane) := lib.missing("manifest") if {
 	not lib.has_manifest

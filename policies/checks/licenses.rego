@@ -58,7 +58,9 @@ unknown_note(n) := sprintf("; %d component(s) declare no licence", [n]) if n > 0
 #   remediation: >-
 #     Replace or get legal approval for each dependency whose licence is not in licenses.allowed,
 #     then ingest the SBOM (CycloneDX or SPDX JSON).
-result("licenses.allowed", lane) := lib.verdict(
+result(id, lane) := licenses_allowed(lane) if id == "licenses.allowed"
+
+licenses_allowed(lane) := lib.verdict(
 	license_problems(lane),
 	concat("; ", sort([license_summary(s) | some s in sboms])),
 	lib.digests(sboms),

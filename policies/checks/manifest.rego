@@ -1,6 +1,6 @@
 # Lane manifest checks
-# A check's `result` is one line without else branches, calling a rule or function named after
-#   the check: OPA tries every `result` head on each check's call (see lib.lane_decision).
+# A check's `result` is one line, its body only the id equality OPA indexes, calling a rule or
+#   function named after the check; never an else under it (see lib.lane_decision).
 package readiness.checks
 
 import data.readiness.lib
@@ -16,7 +16,7 @@ import rego.v1
 #   severity: critical
 #   remediation: >-
 #     Add module.lane.yaml (module, owner, lanes, slo, telemetry, capacity) and ingest it.
-result("manifest.present", _) := manifest_present
+result(id, _) := manifest_present if id == "manifest.present"
 
 manifest_present := lib.verdict(
 	{sprintf("the manifest describes module %q, not %q", [m.module, input.module]) | m.module != input.module},

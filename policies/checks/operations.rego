@@ -2,8 +2,8 @@
 # (apiVersion readypolicy.dev/v1; scope = type): shadow traffic, load test, GDPR, audit logging,
 # disaster-recovery drill, canary simulation and health endpoints. A record whose result is not
 # `passed` never passes, whatever its details say.
-# A check's `result` is one line without else branches, calling a rule or function named after
-#   the check: OPA tries every `result` head on each check's call (see lib.lane_decision).
+# A check's `result` is one line, its body only the id equality OPA indexes, calling a rule or
+#   function named after the check; never an else under it (see lib.lane_decision).
 package readiness.checks
 
 import data.readiness.lib
@@ -67,7 +67,7 @@ all_true(d, keys) := {sprintf("%s is not shown (%v)", [key, object.get(details(d
 #   severity: high
 #   remediation: >-
 #     Shadow live traffic long enough, compare the outputs and ingest a ShadowTraffic record.
-result("shadow.traffic", lane) := shadow_traffic(lane)
+result(id, lane) := shadow_traffic(lane) if id == "shadow.traffic"
 
 shadow_traffic(lane) := lib.verdict(
 	((outcome_problems(d) | bounded(d, "duration_hours", lane, "shadow_hours_min", "shadow traffic duration (hours)")) | bounded(d, "mismatch_rate", lane, "shadow_mismatch_rate_max", "the shadow mismatch rate")),
@@ -103,7 +103,7 @@ claim_note(d) := sprintf(" (the record's claimed %s× is ignored)", [lib.two_dec
 #   severity: high
 #   remediation: >-
 #     Load-test at 2x the manifest's capacity.expected_rps and ingest a LoadTest record.
-result("load.capacity", lane) := load_capacity(lane)
+result(id, lane) := load_capacity(lane) if id == "load.capacity"
 
 load_capacity(lane) := lib.verdict(
 	((outcome_problems(d) | load_problems(d, lane)) | bounded(d, "error_rate", lane, "load_error_rate_max", "the load-test error rate")),
@@ -137,7 +137,7 @@ gdpr_controls := ["processing_registry", "consent", "data_minimization", "access
 #   remediation: >-
 #     Record processing registry, consent, erasure latency, data minimization, access audit trail
 #     and cross-border protection in a GdprEvidence record.
-result("gdpr.evidence", lane) := gdpr_evidence(lane)
+result(id, lane) := gdpr_evidence(lane) if id == "gdpr.evidence"
 
 gdpr_evidence(lane) := lib.verdict(
 	((outcome_problems(d) | all_true(d, gdpr_controls)) | bounded(d, "erasure_latency_ms", lane, "gdpr_erasure_ms_below", "erasure latency (ms)")),
@@ -157,7 +157,7 @@ gdpr_evidence(lane) := lib.verdict(
 #   severity: high
 #   remediation: >-
 #     Enable audit logging with the required retention and ingest an AuditLogging record.
-result("audit.logging", lane) := audit_logging(lane)
+result(id, lane) := audit_logging(lane) if id == "audit.logging"
 
 audit_logging(lane) := lib.verdict(
 	((outcome_problems(d) | all_true(d, ["enabled"])) | bounded(d, "retention_days", lane, "audit_retention_days_min", "audit log retention (days)")),
@@ -177,7 +177,7 @@ audit_logging(lane) := lib.verdict(
 #   severity: high
 #   remediation: >-
 #     Run a restore drill, verify the restored data and ingest a DisasterRecoveryDrill record.
-result("dr.drill", lane) := dr_drill(lane)
+result(id, lane) := dr_drill(lane) if id == "dr.drill"
 
 dr_drill(lane) := lib.verdict(
 	(((drill_problems(d, lane) | all_true(d, ["restore_verified"])) | bounded(d, "rto_minutes", lane, "dr_rto_minutes_max", "recovery time (minutes)")) | bounded(d, "rpo_minutes", lane, "dr_rpo_minutes_max", "recovery point (minutes)")),
@@ -198,7 +198,7 @@ dr_drill(lane) := lib.verdict(
 #   remediation: >-
 #     Simulate a stepped canary rollout within the error budget and ingest a CanarySimulation
 #     record.
-result("canary.simulation", lane) := canary_simulation(lane)
+result(id, lane) := canary_simulation(lane) if id == "canary.simulation"
 
 canary_simulation(lane) := lib.verdict(
 	(((outcome_problems(d) | bounded(d, "steps", lane, "canary_steps_min", "the number of canary steps")) | bounded(d, "error_budget_burn", lane, "canary_error_budget_burn_max", "the error-budget burn")) | {"the canary was rolled back" | object.get(details(d), "rolled_back", null) != false}),
@@ -221,7 +221,7 @@ endpoints(d) := object.get(details(d), "endpoints", {})
 #   severity: high
 #   remediation: >-
 #     Serve /health, /ready and /live, probe them, and ingest a HealthEndpoints record.
-result("health.endpoints", lane) := health_endpoints(lane)
+result(id, lane) := health_endpoints(lane) if id == "health.endpoints"
 
 health_endpoints(lane) := lib.verdict(
 	outcome_problems(d) | {sprintf("%s endpoint is not shown answering (%v)", [name, object.get(endpoints(d), name, "not recorded")]) |

@@ -3,8 +3,8 @@
 #   CI95 upper bound of p95, so a lucky sample cannot pass a budget its true p95 may exceed.
 #   An SLO key <op>_p95_ms in the manifest is matched with the perf metric named <op>; the
 #   policy's lane ceiling caps the budget the manifest claims.
-# A check's `result` is one line without else branches, calling a rule or function named after
-#   the check: OPA tries every `result` head on each check's call (see lib.lane_decision).
+# A check's `result` is one line, its body only the id equality OPA indexes, calling a rule or
+#   function named after the check; never an else under it (see lib.lane_decision).
 package readiness.checks
 
 import data.readiness.lib
@@ -45,7 +45,7 @@ failed_runs contains [e.name, msg] if {
 #   severity: medium
 #   remediation: >-
 #     Ingest latency samples or a perf report with p50/p95/p99 and a bootstrap CI95 of p95.
-result("perf.baseline", _) := perf_baseline
+result(id, _) := perf_baseline if id == "perf.baseline"
 
 perf_baseline := lib.verdict(baseline_problems, baseline_summary, perf_digests) if {
 	count(perf_entries) > 0
@@ -164,7 +164,7 @@ slo_problems(lane) := union({
 #   remediation: >-
 #     Bring the p95 CI95 upper bound under each SLO budget (the manifest's, capped by the lane's
 #     ceiling in policy data).
-result("perf.slo", lane) := perf_slo(lane)
+result(id, lane) := perf_slo(lane) if id == "perf.slo"
 
 perf_slo(lane) := lib.missing("manifest") if {
 	not lib.has_manifest

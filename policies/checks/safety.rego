@@ -2,8 +2,8 @@
 # The module's safety control (named in the manifest) must be on by default, run in at least the
 #   lane's mode (advisory, then strict), and a recent kill-switch drill must show it shutting
 #   the module down.
-# A check's `result` is one line without else branches, calling a rule or function named after
-#   the check: OPA tries every `result` head on each check's call (see lib.lane_decision).
+# A check's `result` is one line, its body only the id equality OPA indexes, calling a rule or
+#   function named after the check; never an else under it (see lib.lane_decision).
 package readiness.checks
 
 import data.readiness.lib
@@ -23,7 +23,7 @@ control_name := object.get(safety, "control", "the safety control")
 #   remediation: >-
 #     Ship the safety control switched on (manifest safety.enabled_by_default true) and name it in
 #     safety.control.
-result("safety.default_on", _) := safety_default_on
+result(id, _) := safety_default_on if id == "safety.default_on"
 
 safety_default_on := lib.missing("manifest") if {
 	not lib.has_manifest
@@ -45,7 +45,7 @@ safety_default_on := lib.missing("manifest") if {
 #   severity: critical
 #   remediation: >-
 #     Run the safety control in the mode this lane requires and record it in manifest safety.mode.
-result("safety.mode", lane) := safety_mode(lane)
+result(id, lane) := safety_mode(lane) if id == "safety.mode"
 
 safety_mode(lane) := lib.missing("manifest") if {
 	not lib.has_manifest
@@ -70,7 +70,7 @@ safety_mode_verdict(mode, required) := lib.verdict(
 #   severity: critical
 #   remediation: >-
 #     Run a kill-switch drill of the manifest's safety control and ingest a KillSwitchDrill record.
-result("safety.killswitch_drill", lane) := safety_killswitch_drill(lane)
+result(id, lane) := safety_killswitch_drill(lane) if id == "safety.killswitch_drill"
 
 safety_killswitch_drill(lane) := lib.verdict(
 	killswitch_problems(d, lane),

@@ -2,8 +2,8 @@
 # Each schema document compares a module's current JSON Schema with its golden snapshot.
 #   No lane accepts breaking drift; integration also wants the snapshot kept current, so the
 #   next change is judged against the shape that really ships.
-# A check's `result` is one line without else branches, calling a rule or function named after
-#   the check: OPA tries every `result` head on each check's call (see lib.lane_decision).
+# A check's `result` is one line, its body only the id equality OPA indexes, calling a rule or
+#   function named after the check; never an else under it (see lib.lane_decision).
 package readiness.checks
 
 import data.readiness.lib
@@ -21,7 +21,7 @@ schema_docs := lib.docs("schema")
 #   severity: high
 #   remediation: >-
 #     Restore the removed or narrowed schema parts, or version the schema as a new major.
-result("schema.compat", lane) := schema_compat(lane)
+result(id, lane) := schema_compat(lane) if id == "schema.compat"
 
 schema_compat(lane) := lib.verdict(
 	{sprintf("%s: %d breaking change(s): %s", [d.scope, d.data.breaking_count, changes]) |
@@ -46,7 +46,7 @@ schema_compat(lane) := lib.verdict(
 #   remediation: >-
 #     Review the compatible changes and update the golden snapshot so the next change is judged
 #     against it.
-result("schema.evolution", lane) := schema_evolution(lane)
+result(id, lane) := schema_evolution(lane) if id == "schema.evolution"
 
 schema_evolution(lane) := lib.verdict(
 	{sprintf("%s: %d change(s) not yet recorded in the snapshot (%s); at most %v allowed", [d.scope, n, concat(", ", sort({c.path | some c in d.data.compatible})), limit]) |

@@ -2,8 +2,8 @@
 # Static analysis must come from every scanner the lane names (bandit and semgrep), with no
 # finding above the lane's severity ceiling and no scan errors. A dependency audit is strict:
 # a skipped package is an unaudited package, not a clean one.
-# A check's `result` is one line without else branches, calling a rule or function named after
-#   the check: OPA tries every `result` head on each check's call (see lib.lane_decision).
+# A check's `result` is one line, its body only the id equality OPA indexes, calling a rule or
+#   function named after the check; never an else under it (see lib.lane_decision).
 package readiness.checks
 
 import data.readiness.lib
@@ -43,7 +43,7 @@ sast_absent_tools(lane) := [t | some t in lib.threshold(lane, "sast_tools_requir
 #   remediation: >-
 #     Run bandit and semgrep, fix or justify the findings at or above the lane's severity limit,
 #     ingest both reports.
-result("security.sast", lane) := security_sast(lane)
+result(id, lane) := security_sast(lane) if id == "security.sast"
 
 security_sast(lane) := lib.verdict(
 	sast_problems(lane),
@@ -106,7 +106,7 @@ dependencies_vulnerable(lane) := {sprintf("%s: %s in %s %v is %s, above the %s t
 #   remediation: >-
 #     Upgrade vulnerable packages to a fixed version and make the auditor check every dependency
 #     (none skipped).
-result("security.dependencies", lane) := security_dependencies(lane)
+result(id, lane) := security_dependencies(lane) if id == "security.dependencies"
 
 security_dependencies(lane) := lib.verdict(
 	dependency_problems(lane),
@@ -145,7 +145,7 @@ severe_items(ceiling) := {{"where": v.package, "what": v.id, "severity": v.sever
 #   remediation: >-
 #     Fix every critical vulnerability or finding before anything else; these cannot wait for a
 #     waiver.
-result("security.no_critical_vulns", lane) := security_no_critical_vulns(lane)
+result(id, lane) := security_no_critical_vulns(lane) if id == "security.no_critical_vulns"
 
 security_no_critical_vulns(lane) := lib.missing("dependencies") if {
 	count(lib.docs("dependencies")) == 0

@@ -3,8 +3,8 @@
 #   recording rule files) and exposition (a /metrics scrape). Label values must stay bounded:
 #   the exposition normalizer flags id-like names and values; the policy adds the manifest's
 #   declared label sets and a ceiling on distinct values per label.
-# A check's `result` is one line without else branches, calling a rule or function named after
-#   the check: OPA tries every `result` head on each check's call (see lib.lane_decision).
+# A check's `result` is one line, its body only the id equality OPA indexes, calling a rule or
+#   function named after the check; never an else under it (see lib.lane_decision).
 package readiness.checks
 
 import data.readiness.lib
@@ -27,7 +27,7 @@ builtin_labels := {l | some l in lib.config.telemetry.builtin_labels}
 #   severity: medium
 #   remediation: >-
 #     Write promtool rule tests, ingest the rule files (rules) and the test output (rule-tests).
-result("telemetry.rule_tests", lane) := telemetry_rule_tests(lane)
+result(id, lane) := telemetry_rule_tests(lane) if id == "telemetry.rule_tests"
 
 telemetry_rule_tests(lane) := lib.missing("telemetry (scope rule-tests)") if {
 	not telemetry("rule-tests")
@@ -95,7 +95,7 @@ cardinality_problems(lane) := (({sprintf("%s{%s=%q}: %s", [v.metric, v.label, v.
 #   remediation: >-
 #     Move ids, UUIDs and timestamps to span attributes; declare every metric label and its values
 #     in the manifest.
-result("telemetry.cardinality", lane) := telemetry_cardinality(lane)
+result(id, lane) := telemetry_cardinality(lane) if id == "telemetry.cardinality"
 
 telemetry_cardinality(lane) := lib.missing("manifest") if {
 	not lib.has_manifest
@@ -122,7 +122,7 @@ telemetry_cardinality(lane) := lib.missing("manifest") if {
 #   remediation: >-
 #     Enumerate every declared label's values in the manifest and give each alerting rule a rule
 #     test.
-result("telemetry.contracts", _) := telemetry_contracts
+result(id, _) := telemetry_contracts if id == "telemetry.contracts"
 
 telemetry_contracts := lib.missing("manifest") if {
 	not lib.has_manifest
@@ -163,7 +163,7 @@ contract_problems := (({sprintf("declared label %s lists no values", [label]) |
 #   severity: high
 #   remediation: >-
 #     Give every alerting rule a runbook_url annotation and ingest the rule files and their tests.
-result("monitoring.alerting", lane) := monitoring_alerting(lane)
+result(id, lane) := monitoring_alerting(lane) if id == "monitoring.alerting"
 
 monitoring_alerting(lane) := lib.missing("telemetry (scope rules)") if {
 	not telemetry("rules")

@@ -47,7 +47,7 @@ too_many_skipped(lane, t) if t.skipped > lib.threshold(lane, "tests_skipped_max"
 #   severity: high
 #   remediation: >-
 #     Fix the failing unit tests, then ingest the JUnit report with --scope unit.
-result("tests.unit", lane) := suite_result("unit", lane)
+result(id, lane) := suite_result("unit", lane) if id == "tests.unit"
 
 # METADATA
 # title: Integration smoke tests pass
@@ -59,7 +59,7 @@ result("tests.unit", lane) := suite_result("unit", lane)
 #   severity: high
 #   remediation: >-
 #     Run the smoke suite and ingest its JUnit report with --scope smoke.
-result("tests.smoke", lane) := suite_result("smoke", lane)
+result(id, lane) := suite_result("smoke", lane) if id == "tests.smoke"
 
 # METADATA
 # title: Full integration suite passes
@@ -71,4 +71,4 @@ result("tests.smoke", lane) := suite_result("smoke", lane)
 #   severity: high
 #   remediation: >-
 #     Run the full integration suite and ingest its JUnit report with --scope integration.
-result("tests.integration", lane) := suite_result("integration", lane)
+result(id, lane) := suite_result("integration", lane) if id == "tests.integration"

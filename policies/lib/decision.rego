@@ -341,10 +341,11 @@ decide(lane, results) := {
 }
 
 # The decision of a lane from the checks library: what every lane package exposes.
-# OPA does not index a function by the constants in its heads, so each `checks.result(id, lane)`
-# call tries every `result` head of the pack and, where a head fails to match, every else branch
-# under it. A check's `result` is therefore one line without else branches, naming a rule or
-# function after the check that holds them (`result("docs.present", lane) := docs_present(lane)`):
-# one head tried per check instead of two to four. (coverage.line and licenses.allowed keep their
-# one else branch: docs/adding-a-check.md and the `policy explain` tests quote them as written.)
+# OPA indexes a function by equalities on its arguments in rule bodies, not by the constants in
+# its heads: with `result("docs.present", lane) := ...` each `checks.result(id, lane)` call would
+# try every `result` head of the pack. So a check's `result` is one line whose body is only the id
+# equality, calling a rule or function named after the check that holds its branches
+# (`result(id, lane) := docs_present(lane) if id == "docs.present"`), and the indexer picks the
+# one head. Never an else under such a head: the head matches any id, so the else would answer
+# for every other check (tests/test_policy_indexed_dispatch.py and `policy check` refuse it).
 lane_decision(lane) := decide(lane, {id: r | some id in lane_checks(lane); r := checks.result(id, lane)})

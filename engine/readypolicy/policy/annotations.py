@@ -1,6 +1,7 @@
 """Each check rule describes itself in a METADATA annotation, and the pack's catalog must agree with it.
 
-A check is written twice: the rule (`result("<id>", lane)`) and its catalog entry in the pack's
+A check is written twice: the rule (`result("<id>", lane)`, or the indexed
+`result(id, lane) := ... if id == "<id>"`) and its catalog entry in the pack's
 `config/data.yaml`, whose title, severity and remediation every report shows. Kept apart, the two
 drift: a severity raised in the rule's comment but not in the catalog, a check renamed in one place.
 So every check rule carries a `# METADATA` block (title, description, and under `custom` its id,
@@ -8,6 +9,8 @@ severity and remediation), read back with `opa inspect -a` exactly as OPA parses
 
 * a check rule without the annotation, or with a field missing or an id that is not its own, is a problem;
 * a catalog entry without a check rule is a problem;
+* an `else` branch under an indexed head is a problem: that head matches every id, so its else
+  would answer for every other check whose own rule is undefined (a verdict under the wrong name);
 * where the rule is the pack's own (its file lies inside the pack directory), the catalog entry's
   title, severity and remediation must equal the annotation's. A pack that reuses another pack's
   checks (`sources: {checks: ../../checks}`) speaks to its own audience and may word them its way
@@ -30,6 +33,11 @@ from readypolicy.policy.source_tree import SourceTree, display_path, staged_sour
 
 CATALOG_FIELDS = ("title", "severity", "remediation")
 """Fields the catalog entry and the annotation both hold, and must hold alike in the owning pack."""
+
+INDEXED_ELSE = (
+    "an else branch under the indexed head result(id, lane) answers for every other check id; "
+    "move the branches into a helper function the head calls"
+)
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,8 @@ def annotation_problems(opa: OpaBinary, policy: PolicySet) -> list[AnnotationPro
                 source = tree.sources.get(rule.path)
                 where = f"{display_path(source) if source else rule.path}:{rule.row}"
                 entry = catalog.get(check_id) if source is not None and owned_by(source, policy) else None
+                if rule.indexed and "else" in rule.ast:
+                    problems.append(AnnotationProblem(where, f"check {check_id}: {INDEXED_ELSE}"))
                 problems.extend(
                     AnnotationProblem(where, f"check {check_id}: {message}")
                     for message in _rule_problems(check_id, rule, annotated, entry, catalog_file)

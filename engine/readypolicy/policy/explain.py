@@ -1,8 +1,9 @@
 """Explain one check of one decision: the rule that produced it, what it read, the thresholds in force.
 
 An author debugging "why did coverage.line fail for payments in integration?" needs four things in
-one place: where the rule is (file:line of its `result("<id>", ...)` definition, found in OPA's own
-parse of the pack by `policy/rego_index.py`, never by matching text), what it answered,
+one place: where the rule is (file:line of its `result` definition, `result("<id>", lane)` or the
+indexed `result(id, lane) := ... if id == "<id>"`, found in OPA's own parse of the pack by
+`policy/rego_index.py`, never by matching text), what it answered,
 the evidence documents of the kinds the check needs (digests and data, exactly as the policy saw
 them) and every threshold with its pack value, the manifest's override and the value in effect.
 The effective values are computed by OPA itself (`lib.threshold`), never re-implemented here, so
@@ -69,7 +70,7 @@ class Explanation:
     check: CheckResult
     """The check as the decision holds it (status, message, evidence digests, catalog fields)."""
     rules: tuple[RuleSource, ...]
-    """Definitions of `result("<id>", ...)` in the pack."""
+    """Definitions of the check's `result` in the pack (either head form)."""
     evidence: dict[str, list[InputEvidence]]
     """Kind → the documents of that kind the policy saw, for every kind the check needs."""
     thresholds: tuple[Threshold, ...]

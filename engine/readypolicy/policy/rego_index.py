@@ -1,11 +1,15 @@
 """A pack's Rego as OPA parses it: where each check's rule is, and what that rule reaches.
 
-`policy explain` needs the `result("<id>", ...)` definitions of a check and the thresholds they
-read. Both come from `opa parse` with locations, never from the text: a rule split over lines, a
-blank line or comment moved, a string that merely looks like a rule, or a threshold read inside a
-renamed helper would each fool a pattern. References are resolved the way Rego resolves them
-(imports, then rules of the same package), and a rule "reaches" every string literal of its own
-definition and of the pack's rules and functions it refers to, transitively.
+`policy explain` needs the `result` definitions of a check and the thresholds they read. A
+definition names its check in one of two forms: the literal head `result("<id>", lane) := ...`, which
+teams' own packs use, or the indexed head `result(id, lane) := ... if id == "<id>"`, which the shipped
+packs use because OPA indexes a function by equalities on its arguments in rule bodies, not by the
+constants in its heads (see `check_id_of`). Both come from `opa parse` with locations, never from
+the text: a rule split over lines, a blank line or comment moved, a string that merely looks like a
+rule, or a threshold read inside a renamed helper would each fool a pattern. References are
+resolved the way Rego resolves them (imports, then rules of the same package), and a rule "reaches"
+every string literal of its own definition and of the pack's rules and functions it refers to,
+transitively.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from readypolicy.engines.opa_parse import parse_module
 from readypolicy.policy.interface import PolicySet
 
 CHECK_RULE = "result"
-"""The function every check defines: `result("<check id>", lane) := verdict`."""
+"""The function every check defines: `result("<check id>", lane) := verdict`, or its indexed form."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,16 @@ class ParsedRule:
     """The definition's source text, as OPA's parser delimits it (else branches included)."""
     ast: dict[str, Any]
     """The rule's AST."""
+
+    @property
+    def indexed(self) -> bool:
+        """Whether the head names its check in its body (`result(id, lane) := ... if id == "<id>"`).
+
+        Under such a head an `else` branch answers for every other check id, since its head matches
+        any id: `policy check` refuses it (annotations.py).
+        """
+        args = self.ast["head"].get("args") or []
+        return bool(args) and args[0].get("type") == "var" and check_id_of(self.ast) is not None
 
 
 def _ref_path(terms: list[dict[str, Any]]) -> list[str]:
@@ -85,17 +99,17 @@ class RegoIndex:
             return cls(dict(zip(paths, asts, strict=True)))
 
     def check_rules(self, check_id: str) -> tuple[ParsedRule, ...]:
-        """Definitions of `result("<check_id>", ...)` in any package, in file and line order."""
+        """Definitions of the check's `result` in any package (either head form), in file and line order."""
         found = [
             rule for name, rules in self.rules.items() if name.rsplit(".", 1)[-1] == CHECK_RULE for rule in rules
-            if _first_argument(rule.ast) == check_id
+            if check_id_of(rule.ast) == check_id
         ]
         return tuple(sorted(found, key=lambda r: (r.path, r.row)))
 
     def checks(self) -> dict[str, tuple[ParsedRule, ...]]:
-        """Every check id the pack defines → its `result("<id>", ...)` definitions."""
+        """Every check id the pack defines → its `result` definitions."""
         ids = {
-            _first_argument(rule.ast) for name, rules in self.rules.items() if name.rsplit(".", 1)[-1] == CHECK_RULE
+            check_id_of(rule.ast) for name, rules in self.rules.items() if name.rsplit(".", 1)[-1] == CHECK_RULE
             for rule in rules
         }
         return {check_id: self.check_rules(check_id) for check_id in sorted(i for i in ids if isinstance(i, str))}
@@ -134,10 +148,40 @@ class RegoIndex:
         return None
 
 
-def _first_argument(rule: dict[str, Any]) -> Any:
-    """The literal first argument of a function rule's head (the check id of `result("<id>", lane)`), else None."""
+def check_id_of(rule: dict[str, Any]) -> str | None:
+    """The check id a function rule's definition answers for, else None.
+
+    Either the head's literal first argument (`result("<id>", lane)`), or, where that argument is a
+    variable, the string its rule body compares it with in the body's first expression, a plain
+    `==` in either operand order (`result(id, lane) := ... if id == "<id>"`). Nothing else names a
+    check: an equality with a non-literal, a unification (`=`), a negated expression or one under
+    `with`, or the comparison anywhere but first; such a definition is no check's rule.
+    """
     args = rule["head"].get("args") or []
-    return args[0].get("value") if args and args[0].get("type") == "string" else None
+    if not args:
+        return None
+    first = args[0]
+    if first.get("type") == "string":
+        return str(first["value"])
+    body = rule.get("body") or []
+    if first.get("type") != "var" or not body:
+        return None
+    expression = body[0]
+    terms = expression.get("terms")
+    if expression.get("negated") or expression.get("with") or not isinstance(terms, list) or len(terms) != 3:
+        return None
+    operator, left, right = terms
+    if operator.get("type") != "ref" or [_kind(t) for t in operator.get("value") or []] != [("var", "equal")]:
+        return None
+    for var, literal in ((left, right), (right, left)):
+        if _kind(var) == ("var", first.get("value")) and literal.get("type") == "string":
+            return str(literal["value"])
+    return None
+
+
+def _kind(term: dict[str, Any]) -> tuple[Any, Any]:
+    """(type, value) of an AST term, its location left out."""
+    return term.get("type"), term.get("value")
 
 
 def _terms(node: Any) -> Iterator[tuple[str, Any]]:

@@ -1,6 +1,6 @@
 # Checks of the enterprise pack: tested backups and defined recovery objectives.
-# A check's `result` is one line without else branches, calling a rule or function named after
-#   the check: OPA tries every `result` head on each check's call (see lib.lane_decision).
+# A check's `result` is one line, its body only the id equality OPA indexes, calling a rule or
+#   function named after the check; never an else under it (see lib.lane_decision).
 package readiness.checks
 
 import data.readiness.lib
@@ -18,7 +18,7 @@ import rego.v1
 #   severity: critical
 #   remediation: >-
 #     Restore a backup into a fresh environment, verify the data, ingest a BackupRestore record.
-result("backup.restore", lane) := backup_restore(lane)
+result(id, lane) := backup_restore(lane) if id == "backup.restore"
 
 backup_restore(lane) := lib.verdict(
 	drill_problems(d, lane) | all_true(d, ["restore_verified"]),
@@ -38,7 +38,7 @@ backup_restore(lane) := lib.verdict(
 #   severity: high
 #   remediation: >-
 #     Define RTO/RPO targets within the enterprise ceilings and show a restore meeting them.
-result("recovery.objectives", lane) := recovery_objectives(lane)
+result(id, lane) := recovery_objectives(lane) if id == "recovery.objectives"
 
 recovery_objectives(lane) := lib.verdict(
 	((bounded(d, "rto_target_minutes", lane, "rto_target_minutes_max", "the RTO target (minutes)") | bounded(d, "rpo_target_minutes", lane, "rpo_target_minutes_max", "the RPO target (minutes)")) | objective_misses(d)),

@@ -1,6 +1,6 @@
 # Checks of the priority pack: safe rollback, signed artifacts, SBOM and fuzzing.
-# A check's `result` is one line without else branches, calling a rule or function named after
-#   the check: OPA tries every `result` head on each check's call (see lib.lane_decision).
+# A check's `result` is one line, its body only the id equality OPA indexes, calling a rule or
+#   function named after the check; never an else under it (see lib.lane_decision).
 package readiness.checks
 
 import data.readiness.lib
@@ -17,7 +17,7 @@ import rego.v1
 #   severity: critical
 #   remediation: >-
 #     Roll a release back in a drill, check nothing was lost, and ingest a RollbackDrill record.
-result("rollback.drill", lane) := rollback_drill(lane)
+result(id, lane) := rollback_drill(lane) if id == "rollback.drill"
 
 rollback_drill(lane) := lib.verdict(
 	((drill_problems(d, lane) | bounded(d, "rollback_seconds", lane, "rollback_seconds_max", "rollback time (s)")) | {"the rollback lost data" |
@@ -41,7 +41,7 @@ rollback_drill(lane) := lib.verdict(
 #   remediation: >-
 #     Sign the released policy bundle and artifacts, verify the signatures, ingest an
 #     ArtifactSigning record.
-result("supply.signed", _) := supply_signed
+result(id, _) := supply_signed if id == "supply.signed"
 
 supply_signed := lib.verdict(
 	outcome_problems(d) | all_true(d, ["signed", "verified"]),
@@ -84,7 +84,7 @@ package_name(name) := regex.replace(lower(name), `[-_.]+`, "-")
 #   severity: medium
 #   remediation: >-
 #     Generate a CycloneDX or SPDX SBOM with a root component and licenses, and ingest it.
-result("supply.sbom", lane) := supply_sbom(lane)
+result(id, lane) := supply_sbom(lane) if id == "supply.sbom"
 
 supply_sbom(lane) := lib.verdict(
 	sbom_problems(lane),
@@ -105,7 +105,7 @@ supply_sbom(lane) := lib.verdict(
 #   severity: medium
 #   remediation: >-
 #     Fuzz the parsers and policy inputs long enough, fix every crash, ingest a Fuzzing record.
-result("security.fuzzing", lane) := security_fuzzing(lane)
+result(id, lane) := security_fuzzing(lane) if id == "security.fuzzing"
 
 security_fuzzing(lane) := lib.verdict(
 	((outcome_problems(d) | bounded(d, "duration_hours", lane, "fuzz_hours_min", "fuzzing time (hours)")) | bounded(d, "crashes", lane, "fuzz_crashes_max", "the number of crashes")),
