@@ -10,6 +10,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 
 from readypolicy.canonical import digest, parse_rfc3339, rfc3339, utc_now
@@ -67,15 +68,21 @@ class IngestResult:
 class WorkingTree:
     """The folder symlinks must stay inside (the current directory), and the folders of a batch resolved so far.
 
-    A batch resolves the tree and each folder once: a file that is not itself a symlink resolves to
-    its folder's resolution plus its name, so checking a folder of reports costs one `lstat` a file.
+    A batch resolves each folder once, and the tree only if some path leads elsewhere: a file that is
+    not itself a symlink resolves to its folder's resolution plus its name, so checking a folder of
+    reports costs one `lstat` a file.
     Made per batch, so a long-lived process never trusts a folder resolved before the batch began.
     """
 
-    root: Path = field(default_factory=lambda: Path.cwd().resolve())
-    """The working tree, resolved."""
+    cwd: str = field(default_factory=os.getcwd)
+    """The current directory when the batch began."""
     folders: dict[str, str] = field(default_factory=dict)
     """Absolute (lexical) folder → its resolution."""
+
+    @cached_property
+    def root(self) -> Path:
+        """The working tree (`cwd`), resolved when a path first leads somewhere else: most batches hold no symlink."""
+        return Path(self.cwd).resolve()
 
     def resolve(self, path: Path) -> str:
         """What `str(path.resolve())` is, reusing the resolution of the file's folder."""

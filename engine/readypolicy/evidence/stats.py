@@ -187,19 +187,37 @@ def sample_stdev(samples: Sequence[float]) -> float:
 
     `statistics.stdev` sums the samples exactly as Fractions, one object per sample, and takes a
     correctly rounded square root of the exact variance. Here the exact sums are plain integers (each
-    float is an integer over a power of two, so all share the largest denominator), and the exact
+    float is an integer over a power of two, so all share one denominator: `_common_integers`), and the exact
     variance goes to the same correctly rounded square root; where this Python has none under that
     name, `statistics.stdev` itself answers. tests/test_ingest_speed_reading.py holds the two equal.
     """
     sqrt_of_fraction = getattr(statistics, "_float_sqrt_of_frac", None)
     if sqrt_of_fraction is None:
         return statistics.stdev(samples)
-    ratios = list(map(float.as_integer_ratio, samples))
-    common = max(denominator for _numerator, denominator in ratios)  # powers of two: each divides the largest
-    scaled = [numerator * (common // denominator) for numerator, denominator in ratios]
+    scaled, common = _common_integers(samples)
     count = len(scaled)
     total = sum(scaled)
     squares = sum(map(operator.mul, scaled, scaled))
     variance = Fraction(count * squares - total * total, count * (count - 1) * common * common)
     root: float = sqrt_of_fraction(variance.numerator, variance.denominator)
     return root
+
+
+def _common_integers(samples: Sequence[float]) -> tuple[list[int], int]:
+    """Integers and one power of two `common` with `integers[i] / common == samples[i]` exactly.
+
+    Any such `common` gives `sample_stdev` the same exact variance (it cancels in the Fraction). A
+    float m * 2**e (m in [0.5, 1), 53 bits) times 2**(53 - e) is an integer, and so is every float of
+    a larger magnitude; multiplying by a power of two is exact in floating point while the product
+    stays finite and normal. So the scale set by the smallest magnitude turns every sample into its
+    integer with one multiplication; where it cannot (subnormals, or a span past the float range),
+    each float's own integer ratio is taken instead.
+    """
+    smallest = min(filter(None, map(abs, samples)), default=1.0)
+    shift = max(0, 53 - math.frexp(smallest)[1])
+    if shift <= 1023 and math.frexp(max(map(abs, samples)))[1] + shift <= 1024:
+        scale = math.ldexp(1.0, shift)
+        return list(map(int, map(scale.__mul__, samples))), 1 << shift
+    ratios = list(map(float.as_integer_ratio, samples))
+    common = max(denominator for _numerator, denominator in ratios)  # powers of two: each divides the largest
+    return [numerator * (common // denominator) for numerator, denominator in ratios], common

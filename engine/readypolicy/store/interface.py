@@ -52,6 +52,10 @@ MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 """Largest JSON text of one stored document or record: well inside what both stores keep (JSONB: 255 MB)."""
 
 
+_COMPACT_TEXT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+"""`json.dumps(value, ensure_ascii=False, separators=(",", ":"))`, without building an encoder per value."""
+
+
 def unstorable(value: Any, where: str) -> str | None:
     """What in a JSON value no store keeps the same way, or None.
 
@@ -63,7 +67,7 @@ def unstorable(value: Any, where: str) -> str | None:
     escape `\\u0000` and encodes to UTF-8 unless some string holds a lone surrogate, so text with
     neither sign needs no walk; otherwise the walk below names the place.
     """
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = _COMPACT_TEXT(value)
     try:
         encoded = text.encode()
     except UnicodeEncodeError:

@@ -18,6 +18,7 @@ it give up.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +32,12 @@ from psycopg.types.json import Jsonb, set_json_loads
 from readypolicy.canonical import rfc3339, utc_now
 from readypolicy.store.interface import StoreError, missing_message, version_problem
 from readypolicy.store.sql import SqlStore
+
+logging.getLogger("psycopg").addHandler(logging.NullHandler())
+# psycopg logs a second error it meets while cleaning up after the first (a pipelined batch whose
+# connection was cut: a frozen runner's) as a warning, which Python prints to stderr when nothing set
+# up logging: a second line beside readypolicy's one. The first error is what readypolicy reports;
+# an application that sets up logging still receives the record.
 
 MIGRATION_LOCK = 0x7265616479  # "ready": advisory lock key held while migrating
 WRITE_LOCK = 0x7772697465  # "write": advisory lock key every write transaction holds

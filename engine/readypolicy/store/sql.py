@@ -208,8 +208,8 @@ class SqlStore(Store):
     def _check_evidence(self, records: Sequence[EvidenceRecord], actor: str, source: str | None = None) -> None:
         """Refuse the whole batch, before any write, if a document holds what a store cannot keep alike."""
         for rec in records:
-            fields = {f.name: getattr(rec, f.name) for f in dataclasses.fields(rec)}
-            problem = unstorable({**fields, "actor": actor, "source": source}, "$")
+            # vars() of a dataclass lists its fields in declaration order, as `dataclasses.fields` does
+            problem = unstorable({**vars(rec), "actor": actor, "source": source}, "$")
             if problem is not None:
                 raise StoreError(
                     f"{source or rec.source_path}: evidence {rec.digest} holds {problem.replace('$.', '', 1)};"

@@ -75,6 +75,10 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+_DOCUMENT_TEXT = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+"""A JSON column's text: what `json.dumps` with these settings writes, without building an encoder per value."""
+
+
 class SqliteStore(SqlStore):
     """A store in one SQLite file."""
 
@@ -168,7 +172,7 @@ class SqliteStore(SqlStore):
             raise StoreError(f"{self.url}: read failed: {exc}") from exc
 
     def _json_param(self, value: Any) -> Any:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return _DOCUMENT_TEXT(value)
 
     def close(self) -> None:
         self._conn.close()

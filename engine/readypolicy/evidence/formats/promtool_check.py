@@ -43,7 +43,13 @@ class PromtoolCheck(Normalizer):
     priority = 40
 
     def detect(self, artifact: Artifact) -> bool:
-        lines = [line for line in artifact.head.splitlines() if line.strip()]
+        head = artifact.head
+        # Each way to say yes below matches words of the head (`_CHECKING` on the first line, `_TABLE_HEADER`,
+        # `_PROMLINT_TEXT`): a head without any of them is no promtool output, found without splitting it.
+        if ("Checking " not in head and "Metric" not in head and "no help text" not in head
+                and "should " not in head and "use base unit" not in head):
+            return False
+        lines = [line for line in head.splitlines() if line.strip()]
         if len(artifact.raw) > 4096:
             lines = lines[:-1]  # the head may cut the last line short
         if not lines:
