@@ -191,8 +191,13 @@ def build_record(
     policy_input: PolicyInput,
     result: PolicyResult,
     evaluated_at: str,
+    input_digest: str | None = None,
 ) -> DecisionRecord:
-    """The decision record, with `decision_id` = digest of everything else."""
+    """The decision record, with `decision_id` = digest of everything else.
+
+    `input_digest` is `digest(policy_input)` when the caller has it already (a fleet hashes the
+    canonical bytes it sent OPA); without it the digest is computed here.
+    """
     record: RecordContent = {
         "schema": RECORD_SCHEMA,
         "subject": {"module": module, "revision": revision},
@@ -216,7 +221,7 @@ def build_record(
         "waivers": policy_input["waivers"],
         "engine": {"name": engine.name, "version": engine.version},
         "evaluated_at": evaluated_at,
-        "input_digest": digest(policy_input),
+        "input_digest": digest(policy_input) if input_digest is None else input_digest,
     }
     return {"decision_id": digest(record), **record}
 

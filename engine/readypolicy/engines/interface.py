@@ -55,6 +55,15 @@ class PendingEvaluation(ABC):
     def send(self, inputs: Sequence[Any]) -> None:
         """Hand over the inputs (once)."""
 
+    def send_texts(self, inputs: Sequence[Any], texts: Sequence[bytes | None]) -> None:
+        """`send`, given text i as input i's JSON where the caller has it already (None where not).
+
+        A text must read as the same JSON value as its input, each number written as `json` writes
+        it (`canonical.plain_canonical_bytes`). An engine that takes JSON text uses it instead of
+        encoding the input again; the others just `send`.
+        """
+        self.send(inputs)
+
     @abstractmethod
     def result(self) -> list[Any]:
         """Result i for input i; an undefined result, a count mismatch or any engine error raises EngineError."""

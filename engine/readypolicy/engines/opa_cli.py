@@ -56,10 +56,16 @@ class OpaRun(PendingEvaluation):
         self.count: int | None = None
 
     def send(self, inputs: Sequence[Any]) -> None:
+        self.send_texts(inputs, [None] * len(inputs))
+
+    def send_texts(self, inputs: Sequence[Any], texts: Sequence[bytes | None]) -> None:
+        """Write the batch from the texts given (each encoded once, for its digest too); `json` writes the rest."""
         if self.count is not None:
             raise EngineError("internal: inputs were already sent to OPA")
+        parts = [text if text is not None else json.dumps(item, separators=(",", ":")).encode()
+                 for item, text in zip(inputs, texts, strict=True)]
         self.count = len(inputs)
-        self.process.feed(json.dumps({"batch": list(inputs)}, separators=(",", ":")).encode())
+        self.process.feed(b'{"batch":[' + b",".join(parts) + b"]}")
 
     def result(self) -> list[Any]:
         if self.count is None:
