@@ -149,8 +149,21 @@ def evidence_problem(record: EvidenceRecord) -> str | None:
 
     The digest is recomputed from the document, and the columns used to find the document (module,
     revision, kind, scope) must say what the document says: an edited row must never be decided on.
+
+    It is recomputed even where the store hands back the text it keeps (SQLite), though hashing
+    that text would cost a tenth as much: whoever rewrites a row as non-canonical text T with its
+    digest set to sha256(T) would pass such a check, and decisions would then name an address that
+    no RFC 8785 implementation reproduces from the document. Proving T canonical instead costs the
+    same re-encoding (docs/performance.md; tests/test_store_read_digest_shortcut.py).
+
+    A document no RFC 8785 form exists for (NaN, infinity, an integer beyond 2^53 - 1: text JSON
+    parsers accept but ingest never writes) has no content address at all: that is a problem of
+    the row, named as such, not a crash of whichever command read it.
     """
-    actual = digest(record.document)
+    try:
+        actual = digest(record.document)
+    except ValueError as exc:  # rfc8785's CanonicalizationError: the value has no canonical form
+        return f"its document has no RFC 8785 form: {exc}"
     if actual != record.digest:
         return f"its document now hashes to {actual}"
     document = record.document
@@ -166,11 +179,15 @@ def checked_evidence(record: EvidenceRecord, store_url: str) -> EvidenceRecord:
     """The record, or `StoreError` naming it when it no longer matches its content address."""
     problem = evidence_problem(record)
     if problem is not None:
-        raise StoreError(
-            f"evidence {record.digest} in {store_url} no longer matches its content address ({problem});"
-            " the store was edited"
-        )
+        raise edited_evidence(record.digest, store_url, problem)
     return record
+
+
+def edited_evidence(digest_text: str, store_url: str, problem: str) -> StoreError:
+    """The one line every reader gives for an evidence row that no longer matches its content address."""
+    return StoreError(
+        f"evidence {digest_text} in {store_url} no longer matches its content address ({problem}); the store was edited"
+    )
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from readypolicy.store.interface import (
     Store,
     StoreError,
     StoreMissingError,
+    edited_evidence,
     unstorable,
     version_problem,
 )
@@ -109,9 +110,18 @@ class SqlStore(Store):
         return json.loads(value) if isinstance(value, str | bytes) else value
 
     def _evidence(self, row: Sequence[Any]) -> EvidenceRecord:
+        """An evidence row as a record; a document text that does not parse is an edited row, named as one.
+
+        Only SQLite can hold such text (PostgreSQL's JSONB is parsed on write): it reaches every
+        reader, so it gets the line `checked_evidence` gives any edited row instead of a crash.
+        """
+        try:
+            document = self._json_value(row[6])
+        except ValueError as exc:  # json.JSONDecodeError
+            raise edited_evidence(row[0], self.url, f"its document is not JSON: {exc}") from exc
         return EvidenceRecord(
             digest=row[0], module=row[1], revision=row[2], kind=row[3], scope=row[4],
-            schema_version=int(row[5]), document=self._json_value(row[6]), raw_sha256=row[7],
+            schema_version=int(row[5]), document=document, raw_sha256=row[7],
             source_path=row[8], producer_tool=row[9], producer_version=row[10],
             collected_at=row[11], ingested_at=row[12],
         )
