@@ -272,6 +272,14 @@ test_verdict if {
 	lib.verdict(set(), "fine", []) == {"status": "pass", "message": "fine", "evidence": []}
 }
 
+# The pass branch is tried first (most checks pass): a problem still fails whatever the passing
+# message, and no problem without a passing message is no result (reported as missing), never a pass.
+test_verdict_tries_the_pass_first_but_never_passes_a_problem if {
+	lib.verdict({"a"}, "", []) == {"status": "fail", "message": "a", "evidence": []}
+	lib.verdict({"a"}, "fine", []).status == "fail"
+	not lib.verdict(set(), "", [])
+}
+
 test_has_manifest if {
 	not lib.has_manifest with input as base_input
 	lib.has_manifest with input as manifest_with("candidate", {})

@@ -39,3 +39,19 @@ test_negative_and_non_numeric_durations_have_no_text if {
 	not lib.duration_ms(-0.0001)
 	lib.durations_ms(-1, 5) == ["-1 ms", "5 ms"]
 }
+
+# The number of decimals is chosen at each step's boundary on the value itself (the else-chain of
+# _sig3): 3 below 0.9995, 2 below 9.995, 1 below 99.95, none from there on.
+test_duration_decimals_change_at_each_step if {
+	lib.duration_ms(0.00049999) == "0.500 µs"
+	lib.duration_ms(0.00099949) == "0.999 µs"
+	lib.duration_ms(0.0009995) == "1.00 µs"
+	lib.duration_ms(0.0099949) == "9.99 µs"
+	lib.duration_ms(0.009995) == "10.0 µs"
+	lib.duration_ms(0.099949) == "99.9 µs"
+	lib.duration_ms(0.09995) == "100 µs"
+	lib.duration_ms(9.9949) == "9.99 ms"
+	lib.duration_ms(99.949) == "99.9 ms"
+	lib.duration_ms(99.95) == "100 ms"
+	lib.duration_ms(0.0000004) == "0.000 µs"
+}
