@@ -19,6 +19,16 @@ package for that reason) and without it.
 
 The pack's cost is `opa bench` of the same query on the same input: OPA's own time per decision once the
 bundle is compiled, which no front end can remove.
+
+Two floors are measured beside them, so a missed target can be told from a reachable one:
+
+  front-end floor  a Python script that imports only click and PyYAML (what the CLI and its config cannot
+                   go without) and then runs the same bare `opa eval` and reads its answer: the least any
+                   click front end over the OPA binary costs, since `opa eval` reads its input before it
+                   loads and compiles the bundle (nothing of OPA's compile can overlap Python's start);
+  assembly floor   `opa bench` of the pack's own decision assembly (`lib.decide`) over a constant passing
+                   result for every production check: what the decision's format costs in OPA before any
+                   check has looked at evidence.
 """
 
 from __future__ import annotations
@@ -55,6 +65,15 @@ deny contains msg if {
 }
 """
 """conftest's side of the comparison: its deny convention over the very decision readypolicy reads."""
+FRONT_END_FLOOR = """import json, subprocess, sys
+import click, yaml  # what readypolicy's CLI and its config cannot go without
+out = subprocess.run(json.loads(sys.argv[1]), capture_output=True, check=True).stdout
+sys.exit(0 if json.loads(out)["result"][0]["expressions"][0]["value"]["allow"] else 1)
+"""
+"""The front-end floor: start Python, import click and PyYAML, run bare `opa eval`, exit on its verdict."""
+ASSEMBLY_FLOOR = (f'x := data.readiness.lib.decide("{LANE}", {{id: {{"status": "pass", "message": "ok", "evidence": []}} '
+                  f'| some id in data.readiness.lib.lane_checks("{LANE}")}})')
+"""The pack's decision assembly alone: every check of the lane given the same constant passing result."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +88,8 @@ class GateTimes:
     """`conftest test`, None when conftest is not installed."""
     opa: float
     """Bare `opa eval`."""
+    floor: float
+    """The front-end floor (FRONT_END_FLOOR): Python, click and PyYAML, then bare `opa eval`."""
     rounds: int
     """How many times each command ran."""
 
@@ -146,6 +167,8 @@ class Gate:
             "readypolicy": (self.readypolicy_args(), env_plain),
             "readypolicy_nobytecode": (self.readypolicy_args(), env_nobytecode),
             "opa": (self.opa_args(), {**env_plain, **opa_environment()}),  # OPA as readypolicy runs it (GOGC)
+            "floor": ([sys.executable, "-c", FRONT_END_FLOOR, json.dumps(self.opa_args())],
+                      {**env_nobytecode, **opa_environment()}),
         }
         if CONFTEST.is_file():
             commands["conftest"] = (self.conftest_args(), env_plain)
@@ -161,12 +184,15 @@ class Gate:
                     samples[name].append(elapsed)
         medians = {name: statistics.median(values) for name, values in samples.items()}
         return GateTimes(medians["readypolicy_nobytecode"], medians["readypolicy"], medians.get("conftest"),
-                         medians["opa"], rounds)
+                         medians["opa"], medians["floor"], rounds)
 
-    def pack_cost_ms(self, counts: int) -> float:
-        """OPA's milliseconds per production decision on this input (`opa bench`, best of `counts` runs)."""
+    def pack_cost_ms(self, counts: int, query: str | None = None) -> float:
+        """OPA's milliseconds per evaluation of `query` (the production decision by default) on this input.
+
+        `opa bench`, best of `counts` runs.
+        """
         args = [str(self.opa.path), "bench", "--format", "json", "--count", str(counts), "--bundle",
-                str(self.bundle), "--input", str(self.input_file), self.query]
+                str(self.bundle), "--input", str(self.input_file), query or self.query]
         done = subprocess.run(args, capture_output=True, text=True, check=False, env=opa_environment())
         if done.returncode != 0:
             raise SystemExit(f"opa bench failed: {done.stderr[-500:]}")
