@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from pgserver import PgServer
 from readypolicy.store.interface import Store
 from readypolicy.store.open import open_store
-from support import CI_REVISION_VARIABLES, start_server_or_skip
+from support import CI_REVISION_VARIABLES, REPO, require_opa, start_server_or_skip
 
 _database_numbers = itertools.count(1)
 
@@ -61,3 +62,12 @@ def store(store_url: str) -> Iterator[Store]:
     opened = open_store(store_url)
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def pack_copy(tmp_path: Path) -> Path:
+    """The readiness pack's sources (its own directory, without the other packs), with a readypolicy.yaml beside."""
+    project = tmp_path / "project"
+    shutil.copytree(REPO / "policies", project / "policies", ignore=shutil.ignore_patterns("packs"))
+    (project / "readypolicy.yaml").write_text(f"policies: policies\npack: readiness\nopa: {require_opa()}\n", encoding="utf-8")
+    return project

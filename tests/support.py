@@ -7,13 +7,18 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from synthetic_fleet import coverage_report
+from synthetic_fleet import coverage_report, populate
 
 from pgserver import PgServer, PgServerError, start_server
 from readypolicy.cli.context import REVISION_VARIABLES
+from readypolicy.config import load_config
+from readypolicy.runtime import Runtime
+from readypolicy.store.open import open_store
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -31,6 +36,27 @@ def require_opa() -> Path:
         pytest.fail("OPA is not installed; `make test` runs scripts/install-opa first")
     pytest.skip("OPA not installed (run scripts/install-opa)")
 
+
+
+@contextmanager
+def synthetic_fleet_runtime(directory: Path, modules: int) -> Iterator[tuple[Runtime, Path]]:
+    """A runtime over `directory/fleet.db` holding `modules` synthetic modules (real normalized evidence), and its config."""
+    db = directory / "fleet.db"
+    store = open_store(str(db))
+    try:
+        populate(store, modules)
+    finally:
+        store.close()
+    config = directory / "readypolicy.yaml"
+    config.write_text(
+        f"store: {db}\npolicies: {REPO / 'policies'}\nopa: {require_opa()}\ncache_dir: {directory / 'cache'}\nactor: t\n",
+        encoding="utf-8",
+    )
+    rt = Runtime(load_config(config))
+    try:
+        yield rt, config
+    finally:
+        rt.close()
 
 def start_server_or_skip() -> PgServer:
     """A new throwaway PostgreSQL cluster; CI must be able to start one, locally a failure skips."""

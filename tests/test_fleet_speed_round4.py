@@ -17,14 +17,12 @@ from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
-from synthetic_fleet import module_name, populate
+from synthetic_fleet import module_name
 
-from readypolicy.config import load_config
 from readypolicy.evaluate import RELAXED_THRESHOLD, Evaluation, Subject, decide, evaluate
 from readypolicy.runtime import Runtime
 from readypolicy.store.interface import StoreError
-from readypolicy.store.open import open_store
-from support import REPO, require_opa
+from support import synthetic_fleet_runtime
 
 MODULES = 4
 NOW = "2026-11-25T12:00:00.000000Z"
@@ -33,22 +31,8 @@ NOW = "2026-11-25T12:00:00.000000Z"
 @pytest.fixture
 def fleet(tmp_path: Path) -> Iterator[Runtime]:
     """A runtime over a store holding `MODULES` synthetic modules (real normalized evidence)."""
-    db = tmp_path / "fleet.db"
-    store = open_store(str(db))
-    try:
-        populate(store, MODULES)
-    finally:
-        store.close()
-    config = tmp_path / "readypolicy.yaml"
-    config.write_text(
-        f"store: {db}\npolicies: {REPO / 'policies'}\nopa: {require_opa()}\ncache_dir: {tmp_path / 'cache'}\nactor: t\n",
-        encoding="utf-8",
-    )
-    rt = Runtime(load_config(config))
-    try:
+    with synthetic_fleet_runtime(tmp_path, MODULES) as (rt, _config):
         yield rt
-    finally:
-        rt.close()
 
 
 @pytest.fixture(autouse=True)

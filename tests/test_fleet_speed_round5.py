@@ -22,16 +22,15 @@ from typing import Any
 import pytest
 import rfc8785
 from click.testing import CliRunner
-from synthetic_fleet import module_name, populate
+from synthetic_fleet import module_name
 
 import readypolicy.evaluate
 from readypolicy.cli.main import cli
-from readypolicy.config import load_config
 from readypolicy.engines.opa_binary import OpaProcess
 from readypolicy.evaluate import Evaluation, Subject, evaluate
 from readypolicy.runtime import Runtime
 from readypolicy.store.open import open_store
-from support import REPO, require_opa
+from support import synthetic_fleet_runtime
 
 MODULES = 12
 """Modules 0..11: module 9's perf evidence holds an integral float (`117.0`), the others none."""
@@ -42,22 +41,8 @@ NOW = "2026-11-25T12:00:00.000000Z"
 @pytest.fixture
 def fleet(tmp_path: Path) -> Iterator[tuple[Runtime, Path]]:
     """A runtime over a store holding `MODULES` synthetic modules (real normalized evidence), and its config."""
-    db = tmp_path / "fleet.db"
-    store = open_store(str(db))
-    try:
-        populate(store, MODULES)
-    finally:
-        store.close()
-    config = tmp_path / "readypolicy.yaml"
-    config.write_text(
-        f"store: {db}\npolicies: {REPO / 'policies'}\nopa: {require_opa()}\ncache_dir: {tmp_path / 'cache'}\nactor: t\n",
-        encoding="utf-8",
-    )
-    rt = Runtime(load_config(config))
-    try:
-        yield rt, config
-    finally:
-        rt.close()
+    with synthetic_fleet_runtime(tmp_path, MODULES) as made:
+        yield made
 
 
 def _decide_fleet(rt: Runtime) -> list[Evaluation]:

@@ -7,7 +7,6 @@ Each attack edits a copy of the real readiness pack the way a careless change wo
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -25,15 +24,6 @@ PACK_DIRS = {"readiness": POLICIES, "priority": POLICIES / "packs" / "priority",
 @pytest.fixture
 def opa(tmp_path: Path) -> OpaBinary:
     return OpaBinary(require_opa(), tmp_path / "opa-cache")
-
-
-@pytest.fixture
-def pack_copy(tmp_path: Path) -> Path:
-    """The readiness pack's sources (its own directory, without the other packs), with a readypolicy.yaml beside."""
-    project = tmp_path / "project"
-    shutil.copytree(POLICIES, project / "policies", ignore=shutil.ignore_patterns("packs"))
-    (project / "readypolicy.yaml").write_text(f"policies: policies\npack: readiness\nopa: {require_opa()}\n", encoding="utf-8")
-    return project
 
 
 def _check(project: Path) -> tuple[int, str]:

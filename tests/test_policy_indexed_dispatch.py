@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -173,15 +172,6 @@ def test_a_teams_literal_heads_and_indexed_heads_are_found_alike(opa: OpaBinary)
         ("readiness/checks/a.rego", 3, False), ("readiness/checks/b.rego", 3, True),
     ]
     assert checks["team.check"][1].text == 'result(id, lane) := lane if id == "team.check"'
-
-
-@pytest.fixture
-def pack_copy(tmp_path: Path) -> Path:
-    """The readiness pack's sources (without the other packs), with a readypolicy.yaml beside."""
-    project = tmp_path / "project"
-    shutil.copytree(POLICIES, project / "policies", ignore=shutil.ignore_patterns("packs"))
-    (project / "readypolicy.yaml").write_text(f"policies: policies\npack: readiness\nopa: {require_opa()}\n", encoding="utf-8")
-    return project
 
 
 def _rewrite(path: Path, old: str, new: str) -> str:

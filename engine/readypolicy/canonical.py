@@ -139,7 +139,9 @@ def _json_is_jcs(value: Any) -> bool:
     those answers False. A plain recursive walk: cheaper here than set/map tricks (measured), and
     cheaper than encoding first and scanning the text (a scan for `.0,`, `0e+`, 16-digit runs and
     number-like keys cost more than the walk on records and inputs, measured in the fifth round).
-    Strings, booleans, nulls and integers (most leaves) are checked in the loop, without a call.
+    Strings, booleans, nulls and integers (most leaves) are checked in the loop, without a call; the
+    dict and list loops repeat that test on purpose: one shared item loop (a key pass, then the values)
+    made the walk 20 to 25% slower on a fleet's inputs and documents (measured in the fifth round).
     """
     kind = type(value)
     if kind is dict:
