@@ -14,7 +14,9 @@ ratio with its target:
   ingest   artifacts/s through the library `ingest()` (normalize, validate, store, audit) into
            SQLite and a throwaway PostgreSQL;
   memory   peak RSS (VmHWM) of a child process deciding the largest fleet on 3 lanes, through the
-           CLI (`eval --all`) and through the library.
+           CLI (`eval --all`) and through the library;
+  opa      one OPA batch process as a fleet runs it (batch_size candidate decisions): CPU and peak RSS
+           with readypolicy's collector settings (engines/opa_binary.py) vs the previous GOGC=200.
 
 Usage: python benchmarks/run.py [--sizes 100,1000,10000] [--quick]
 Not a test: nothing here asserts; missed targets are printed as MISSED.
@@ -119,11 +121,14 @@ class Bench:
         self.store: Store = self.rt.store
         self.subjects = [Subject(module_name(i), "r1") for i in range(modules)]
 
-    def opa_eval(self, query: str, input_file: Path) -> None:
-        args = [str(self.opa.path), "eval", "--format", "json", "--strict", "--capabilities",
+    def opa_args(self, query: str, input_file: Path) -> list[str]:
+        return [str(self.opa.path), "eval", "--format", "json", "--strict", "--capabilities",
                 str(self.opa.capabilities_file), "--bundle", str(self.loaded.path), "--input", str(input_file), query]
-        # OPA as readypolicy runs it (GOGC, see engines/opa_binary.py), so the baseline is OPA's own limit.
-        done = subprocess.run(args, capture_output=True, check=False, env=opa_environment())
+
+    def opa_eval(self, query: str, input_file: Path) -> None:
+        # OPA as readypolicy runs it (its collector settings, see engines/opa_binary.py), so the baseline is
+        # OPA's own limit.
+        done = subprocess.run(self.opa_args(query, input_file), capture_output=True, check=False, env=opa_environment())
         if done.returncode != 0:
             raise SystemExit(f"bare opa eval failed: {done.stderr.decode()[:500]}")
 
@@ -289,6 +294,43 @@ def bench_memory(bench: Bench, modules: int) -> None:
         print(f"memory {label:<20} {modules} modules x 3 lanes in {seconds}s: peak RSS {peak} MiB (the Python process)")
 
 
+OPA_PEAK = (
+    "import resource, subprocess, sys\n"
+    "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True)\n"
+    "used = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(used.ru_utime + used.ru_stime, used.ru_maxrss / 1024)\n"
+)
+"""Runs one OPA process from a bare interpreter and prints its CPU seconds and peak RSS in MiB.
+
+Linux carries ru_maxrss across fork and exec, so the process that starts OPA must be smaller than OPA
+for OPA's own peak to show: `python -S` is about 9 MiB, the benchmark process about 150.
+"""
+
+
+def bench_opa_collector(bench: Bench, rounds: int) -> Result:
+    """One OPA batch as a fleet runs it, with readypolicy's collector settings and with the previous GOGC=200."""
+    size = bench.rt.config.batch_size
+    batch_file = bench.work / "batch-collector.json"
+    batch_file.write_text(json.dumps({"batch": bench.inputs(bench.subjects[:size], "candidate")}), encoding="utf-8")
+    args = bench.opa_args(batch_query(bench.policy.query("candidate")), batch_file)
+    ours = opa_environment()
+    previous = {key: value for key, value in os.environ.items() if key not in ("GOGC", "GOMEMLIMIT")} | {"GOGC": "200"}
+    runs: dict[str, list[tuple[float, float]]] = {"ours": [], "previous": []}
+    for _ in range(rounds):
+        for label, env in (("ours", ours), ("previous", previous)):
+            done = subprocess.run([sys.executable, "-S", "-c", OPA_PEAK, *args], capture_output=True, text=True,
+                                  check=True, env=env)
+            cpu, peak = done.stdout.split()
+            runs[label].append((float(cpu), float(peak)))
+    batch_file.unlink()
+    peaks = {label: max(peak for _, peak in values) for label, values in runs.items()}
+    print(f"memory one OPA batch of {size} candidate decisions: peak RSS {peaks['ours']:.0f} MiB "
+          f"({ours.get('GOGC', 'default')}/{ours.get('GOMEMLIMIT', 'no limit')}) vs {peaks['previous']:.0f} MiB (GOGC=200)")
+    cpu = {label: statistics.median(cpu for cpu, _ in values) for label, values in runs.items()}
+    return Result(f"opa: CPU of one batch of {size}, ours vs GOGC=200", cpu["ours"], cpu["previous"], "s", "-", None,
+                  f"collector settings of engines/opa_binary.py; median of {rounds}, interleaved")
+
+
 def machine() -> str:
     opa = subprocess.run([str(REPO / ".tools" / "bin" / "opa"), "version"], capture_output=True, text=True, check=False)
     version = next((line.split(":", 1)[1].strip() for line in opa.stdout.splitlines() if line.startswith("Version")), "?")
@@ -320,6 +362,7 @@ def main() -> None:
         bench_ingest(work, f"sqlite:///{work / 'ingest-prefilled.db'}", "sqlite", ingest_modules, prefill=max(sizes))
         bench_ingest_postgres(work, ingest_modules)
         bench_memory(bench, max(sizes))
+        results.append(bench_opa_collector(bench, rounds=5 if args.quick else 9))
         bench.rt.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)

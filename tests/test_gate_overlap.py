@@ -98,14 +98,21 @@ def test_the_opa_argv_is_unchanged_strict_restricted_and_on_stdin(tmp_path: Path
     ]
 
 
-@pytest.mark.parametrize(("given", "expected"), [(None, "200"), ("50", "50")], ids=["defaulted", "caller's kept"])
-def test_opa_runs_with_gogc_200_unless_the_caller_sets_it(tmp_path: Path, given: str | None, expected: str) -> None:
-    """OPA's collector target is raised for speed, but a GOGC the caller chose (a small CI runner) is kept."""
+@pytest.mark.parametrize(("given", "expected"), [
+    ({}, "off|512MiB"),
+    ({"GOGC": "50"}, "50|"),
+    ({"GOMEMLIMIT": "2GiB"}, "|2GiB"),
+], ids=["defaulted", "caller's GOGC kept alone", "caller's GOMEMLIMIT kept alone"])
+def test_opa_collects_only_near_its_memory_limit_unless_the_caller_chose(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: dict[str, str], expected: str,
+) -> None:
+    """OPA's collector waits for 512 MiB for speed; a caller who set either variable (a small runner) gets only its own."""
+    monkeypatch.delenv("GOGC", raising=False)
+    monkeypatch.delenv("GOMEMLIMIT", raising=False)
     project = _project(tmp_path)
-    seen = tmp_path / "gogc.log"
-    opa = _wrapper(tmp_path, f'printf "%s\\n" "$GOGC" >> {seen}\nexec {require_opa()} "$@"')
-    done = run_cli("--opa", opa, "eval", "-m", "svc", "-r", "r1", "--no-record",
-                   cwd=project, env={"GOGC": given} if given else None)
+    seen = tmp_path / "collector.log"
+    opa = _wrapper(tmp_path, f'printf "%s|%s\\n" "$GOGC" "$GOMEMLIMIT" >> {seen}\nexec {require_opa()} "$@"')
+    done = run_cli("--opa", opa, "eval", "-m", "svc", "-r", "r1", "--no-record", cwd=project, env=given)
     assert done.returncode == 0, done.stderr
     assert seen.read_text(encoding="utf-8").splitlines() == [expected]
 
