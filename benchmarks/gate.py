@@ -47,6 +47,7 @@ from pathlib import Path
 from readypolicy.config import load_config
 from readypolicy.decision.inputs import build_input
 from readypolicy.engines.opa_binary import opa_environment
+from readypolicy.engines.opa_cli import READ_SPEED
 from readypolicy.policy import stage
 from readypolicy.runtime import Runtime
 
@@ -139,7 +140,7 @@ class Gate:
                 "--revision", self.revision, "--no-record"]
 
     def opa_args(self) -> list[str]:
-        return [str(self.opa.path), "eval", "--format", "json", "--strict", "--strict-builtin-errors",
+        return [str(self.opa.path), "eval", "--format", "json", "--strict", "--strict-builtin-errors", READ_SPEED,
                 "--capabilities", str(self.capabilities), "--bundle", str(self.bundle), "--input",
                 str(self.input_file), self.query]
 
@@ -191,7 +192,7 @@ class Gate:
 
         `opa bench`, best of `counts` runs.
         """
-        args = [str(self.opa.path), "bench", "--format", "json", "--count", str(counts), "--bundle",
+        args = [str(self.opa.path), "bench", "--format", "json", "--count", str(counts), READ_SPEED, "--bundle",
                 str(self.bundle), "--input", str(self.input_file), query or self.query]
         done = subprocess.run(args, capture_output=True, text=True, check=False, env=opa_environment())
         if done.returncode != 0:

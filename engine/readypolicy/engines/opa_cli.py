@@ -22,10 +22,16 @@ def batch_query(query: str) -> str:
     return f"[r | some item in input.batch; r := {{\"v\": [x | x := {query} with input as item]}}]"
 
 
+READ_SPEED = "--optimize-store-for-read-speed"
+"""Keep the bundle's data as Rego values, so every decision's reads of the catalog and thresholds are not
+converted again: 6% fewer allocations per production decision (14,226 → 13,372), 3% per module of a
+batch, byte-identical decisions (docs/performance.md). The store is never written during an evaluation."""
+
+
 def eval_args(capabilities: str, bundle: str, query: str) -> list[str]:
     """`opa eval`'s arguments for a batch on stdin: strict, builtin errors fatal, restricted capabilities."""
     return [
-        "eval", "--format", "json", "--strict", "--strict-builtin-errors", "--stdin-input",
+        "eval", "--format", "json", "--strict", "--strict-builtin-errors", READ_SPEED, "--stdin-input",
         "--capabilities", capabilities, "--bundle", bundle, batch_query(query),
     ]
 
