@@ -48,7 +48,7 @@ from synthetic_fleet import LANES, module_name, populate, write_module  # noqa: 
 
 from readypolicy.config import load_config  # noqa: E402
 from readypolicy.decision.inputs import build_input  # noqa: E402
-from readypolicy.engines.opa_binary import opa_environment  # noqa: E402
+from readypolicy.engines.opa_binary import COLLECTOR_DEFAULTS, opa_environment  # noqa: E402
 from readypolicy.engines.opa_cli import READ_SPEED, batch_query  # noqa: E402
 from readypolicy.evaluate import Subject, evaluate  # noqa: E402
 from readypolicy.evidence.ingest import IngestOptions, ingest  # noqa: E402
@@ -327,7 +327,7 @@ def bench_opa_collector(bench: Bench, rounds: int) -> Result:
     batch_file.write_text(json.dumps({"batch": bench.inputs(bench.subjects[:size], "candidate")}), encoding="utf-8")
     args = bench.opa_args(batch_query(bench.policy.query("candidate")), batch_file)
     ours = opa_environment()
-    previous = {key: value for key, value in os.environ.items() if key not in ("GOGC", "GOMEMLIMIT")} | {"GOGC": "200"}
+    previous = {key: value for key, value in os.environ.items() if key not in COLLECTOR_DEFAULTS} | {"GOGC": "200"}
     runs: dict[str, list[tuple[float, float]]] = {"ours": [], "previous": []}
     for _ in range(rounds):
         for label, env in (("ours", ours), ("previous", previous)):
