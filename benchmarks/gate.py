@@ -47,7 +47,7 @@ from pathlib import Path
 from readypolicy.config import load_config
 from readypolicy.decision.inputs import build_input
 from readypolicy.engines.opa_binary import opa_environment
-from readypolicy.engines.opa_cli import READ_SPEED
+from readypolicy.engines.opa_cli import RAW, READ_SPEED
 from readypolicy.policy import stage
 from readypolicy.runtime import Runtime
 
@@ -69,7 +69,7 @@ deny contains msg if {
 FRONT_END_FLOOR = """import json, subprocess, sys
 import click, yaml  # what readypolicy's CLI and its config cannot go without
 out = subprocess.run(json.loads(sys.argv[1]), capture_output=True, check=True).stdout
-sys.exit(0 if json.loads(out)["result"][0]["expressions"][0]["value"]["allow"] else 1)
+sys.exit(0 if json.loads(out)["allow"] else 1)
 """
 """The front-end floor: start Python, import click and PyYAML, run bare `opa eval`, exit on its verdict."""
 ASSEMBLY_FLOOR = (f'x := data.readiness.lib.decide("{LANE}", {{id: {{"status": "pass", "message": "ok", "evidence": []}} '
@@ -140,7 +140,7 @@ class Gate:
                 "--revision", self.revision, "--no-record"]
 
     def opa_args(self) -> list[str]:
-        return [str(self.opa.path), "eval", "--format", "json", "--strict", "--strict-builtin-errors", READ_SPEED,
+        return [str(self.opa.path), "eval", *RAW, "--strict", "--strict-builtin-errors", READ_SPEED,
                 "--capabilities", str(self.capabilities), "--bundle", str(self.bundle), "--input",
                 str(self.input_file), self.query]
 
@@ -154,7 +154,7 @@ class Gate:
         """All three must reach the same verdict on this input, or the comparison means nothing."""
         ours = subprocess.run(self.readypolicy_args(), capture_output=True, cwd=REPO, check=False)
         opa = subprocess.run(self.opa_args(), capture_output=True, check=True)
-        allow = json.loads(opa.stdout)["result"][0]["expressions"][0]["value"]["allow"]
+        allow = json.loads(opa.stdout)["allow"]
         verdicts = {"readypolicy": ours.returncode == 0, "opa": allow}
         if CONFTEST.is_file():
             verdicts["conftest"] = subprocess.run(self.conftest_args(), capture_output=True, check=False).returncode == 0

@@ -49,7 +49,7 @@ from synthetic_fleet import LANES, module_name, populate, write_module  # noqa: 
 from readypolicy.config import load_config  # noqa: E402
 from readypolicy.decision.inputs import build_input  # noqa: E402
 from readypolicy.engines.opa_binary import COLLECTOR_DEFAULTS, opa_environment  # noqa: E402
-from readypolicy.engines.opa_cli import READ_SPEED, batch_query  # noqa: E402
+from readypolicy.engines.opa_cli import RAW, READ_SPEED, batch_query  # noqa: E402
 from readypolicy.evaluate import Subject, evaluate  # noqa: E402
 from readypolicy.evidence.ingest import IngestOptions, ingest  # noqa: E402
 from readypolicy.policy import stage  # noqa: E402
@@ -123,7 +123,7 @@ class Bench:
         self.subjects = [Subject(module_name(i), "r1") for i in range(modules)]
 
     def opa_args(self, query: str, input_file: Path) -> list[str]:
-        return [str(self.opa.path), "eval", "--format", "json", "--strict", READ_SPEED, "--capabilities",
+        return [str(self.opa.path), "eval", *RAW, "--strict", READ_SPEED, "--capabilities",
                 str(self.opa.capabilities_file), "--bundle", str(self.loaded.path), "--input", str(input_file), query]
 
     def opa_eval(self, query: str, input_file: Path) -> None:

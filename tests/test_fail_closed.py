@@ -99,10 +99,13 @@ def test_opa_hanging_hits_the_deadline(tmp_path: Path) -> None:
     ("body", "expected"),
     [
         ('echo "panic: runtime error: garbage"', "not a JSON result"),
-        ("echo '{\"result\": \"nope\"}'", "no result"),
-        ("echo '{\"result\": [{\"expressions\": [{\"value\": [1, 2]}]}]}'", "results for 1 inputs"),
-        ("printf '{\"result\": [{\"expressions\": [{\"value\": [{\"v\": [{\"allow\": true, \"checks\": []}]}]}]}]}'",
-         "malformed decision"),
+        ("true", "no result"),
+        ("echo '[]'; echo '[]'", "not a JSON result"),
+        ("echo '{\"result\": [{\"expressions\": [{\"value\": [{\"v\": [{\"allow\": true}]}]}]}]}'",
+         "results for 1 inputs"),
+        ("echo '\"[{}]\"'", "results for 1 inputs"),
+        ("echo '[1, 2]'", "results for 1 inputs"),
+        ("printf '[{\"v\": [{\"allow\": true, \"checks\": []}]}]'", "malformed decision"),
     ],
 )
 def test_opa_printing_garbage(tmp_path: Path, body: str, expected: str) -> None:

@@ -93,7 +93,7 @@ def test_the_opa_argv_is_unchanged_strict_restricted_and_on_stdin(tmp_path: Path
     bundle = stage.load(policy, rt.cache_dir).path
     rt.close()
     assert argv == [
-        "eval", "--format", "json", "--strict", "--strict-builtin-errors", "--optimize-store-for-read-speed", "--stdin-input",
+        "eval", "--format", "raw", "--strict", "--strict-builtin-errors", "--optimize-store-for-read-speed", "--stdin-input",
         "--capabilities", str(SHIPPED), "--bundle", str(bundle), batch_query(policy.query("candidate")),
     ]
 

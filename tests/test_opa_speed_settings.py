@@ -1,8 +1,9 @@
 """OPA's speed settings never change an answer (issue 17, sixth round).
 
-readypolicy runs OPA with two settings a plain `opa eval` does not have: Go's collector waits for a
-512 MiB soft limit (`GOGC=off GOMEMLIMIT=512MiB`, engines/opa_binary.py) and the bundle's data is held
-as Rego values (`--optimize-store-for-read-speed`, engines/opa_cli.py). Both are for speed only, so the
+readypolicy runs OPA with three settings a plain `opa eval` does not have: Go's collector waits for a
+512 MiB soft limit (`GOGC=off GOMEMLIMIT=512MiB`, engines/opa_binary.py), the bundle's data is held
+as Rego values (`--optimize-store-for-read-speed`) and the value is printed compact, without the JSON
+envelope (`--format raw`, both in engines/opa_cli.py; seventh round). All are for speed only, so the
 attack is a decision that differs from what OPA decides without them: every golden case of every pack
 and a synthetic fleet on every lane are decided both ways, through the real binary, and must agree byte
 for byte (messages included). The comparison is shown to catch a difference, so it cannot pass vacuously.
@@ -22,7 +23,7 @@ from synthetic_fleet import module_name, module_records
 from readypolicy.decision.inputs import build_input
 from readypolicy.engines.locate import find_opa
 from readypolicy.engines.opa_binary import COLLECTOR_DEFAULTS, OpaBinary
-from readypolicy.engines.opa_cli import READ_SPEED, OpaCliEngine, batch_query, eval_args, parse_eval_output
+from readypolicy.engines.opa_cli import RAW, READ_SPEED, OpaCliEngine, batch_query, eval_args
 from readypolicy.policy import stage
 from readypolicy.policy.interface import PolicySet
 from readypolicy.policy.pack import golden_dir, load_pack
@@ -40,12 +41,15 @@ def opa(tmp_path_factory: pytest.TempPathFactory) -> OpaBinary:
 
 
 def plain_opa(opa: OpaBinary, bundle: Path, query: str, inputs: list[Any]) -> list[Any]:
-    """The batch decided by `opa eval` without readypolicy's speed settings (Go's default collector)."""
-    args = [arg for arg in eval_args(str(opa.capabilities_file), str(bundle), query) if arg != READ_SPEED]
+    """The batch decided by `opa eval` without readypolicy's speed settings: Go's default collector, OPA's
+    default data store, and OPA's own JSON envelope, read here rather than by the engine's parser."""
+    args = eval_args(str(opa.capabilities_file), str(bundle), query)
+    assert args[1:3] == list(RAW)
+    args = [args[0], "--format", "json", *(arg for arg in args[3:] if arg != READ_SPEED)]
     env = {name: value for name, value in os.environ.items() if name not in COLLECTOR_DEFAULTS}
     done = subprocess.run([str(opa.path), *args], input=json.dumps({"batch": inputs}).encode(), capture_output=True,
-                          env=env, check=False, timeout=120)
-    return [item["v"][0] for item in parse_eval_output(done.stdout, done.stderr, done.returncode)]
+                          env=env, check=True, timeout=120)
+    return [item["v"][0] for item in json.loads(done.stdout)["result"][0]["expressions"][0]["value"]]
 
 
 def cases(policy: PolicySet, pack: Path) -> dict[str, list[Any]]:
@@ -94,7 +98,8 @@ def test_the_comparison_sees_a_changed_answer(opa: OpaBinary, tmp_path: Path) ->
 
 def test_plain_opa_really_runs_without_the_settings(opa: OpaBinary, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """The baseline is what it claims: no read-speed flag, no collector variables (a wrapper records both)."""
+    """The baseline is what it claims: no read-speed flag, no raw output, no collector variables (a wrapper
+    records them)."""
     for name in COLLECTOR_DEFAULTS:
         monkeypatch.delenv(name, raising=False)
     seen = tmp_path / "seen"
@@ -108,3 +113,4 @@ def test_plain_opa_really_runs_without_the_settings(opa: OpaBinary, tmp_path: Pa
     gogc, limit, argv = seen.read_text(encoding="utf-8").rstrip("\n").split("|", 2)
     assert (gogc, limit) == ("", "")
     assert READ_SPEED not in argv.split() and batch_query(policy.query("candidate")) in argv
+    assert "--format json" in argv and "raw" not in argv.split()
