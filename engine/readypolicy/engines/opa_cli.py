@@ -94,11 +94,12 @@ class OpaRun(PendingEvaluation):
 def parse_eval_output(stdout: bytes, stderr: bytes, returncode: int, strip: str = "") -> Any:
     """The value `opa eval --format raw` printed (one line of JSON), or EngineError.
 
-    A failed run's message is OPA's stderr, with `strip` (the staged bundle directory) removed so it names
-    pack-relative files. An undefined query prints nothing.
+    A failed run's message is OPA's stderr up to the Rego traceback OPA appends to an evaluation error,
+    with `strip` (the staged bundle directory) removed so it names pack-relative files. An undefined
+    query prints nothing.
     """
     if returncode != 0:
-        text = stderr.decode("utf-8", errors="replace")
+        text = stderr.decode("utf-8", errors="replace").split("\nTraceback:", 1)[0].removeprefix("1 error occurred: ")
         if strip:
             text = text.replace(strip + "/", "").replace(strip, f"policy {policy_name(strip)}")
         raise EngineError(f"OPA exited with status {returncode}: {' '.join(text.split())[:600] or '(no output)'}")
