@@ -118,7 +118,7 @@ class Runtime:
 
                 self._policies[key] = read_bundle(bundle)
             else:
-                self._policies[key] = load_pack(pack_dir(self.config.path(self.config.policies), key[0]))
+                self._policies[key] = load_pack(pack_dir(self.config.path(self.config.policies), key[0], self.config.root))
         return self._policies[key]
 
     def close(self) -> None:

@@ -67,7 +67,7 @@ def diff_command(
 ) -> None:
     """What would change if HEAD replaced BASE: decisions that flip and check statuses that change, per stored module."""
     rt = runtime(ctx)
-    directory = pack_dir(rt.config.path(rt.config.policies), pack or rt.config.pack)
+    directory = pack_dir(rt.config.path(rt.config.policies), pack or rt.config.pack, rt.config.root)
     base_policy = resolve_policy(base, directory)
     head_policy = load_pack(directory) if head == WORKTREE else resolve_policy(head, directory)
     shared = [lane for lane in rt.lanes if lane in base_policy.lanes and lane in head_policy.lanes]

@@ -102,7 +102,7 @@ def detect(rt: Wiring, request: DriftRequest) -> DriftReport:
         if policy is not None:
             approved[group] = policy
     opa = rt.opa()
-    source = load_pack(pack_dir(rt.config.path(rt.config.policies), request.pack))
+    source = load_pack(pack_dir(rt.config.path(rt.config.policies), request.pack, rt.config.root))
     for group in groups:
         if group in approved:
             checked.append(f"source {source.origin} vs {group.entry.bundle} ({', '.join(group.lanes)})")

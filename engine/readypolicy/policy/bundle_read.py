@@ -97,6 +97,13 @@ def read_bundle(bundle: Path) -> PolicySet:
         name: data for name, data in members.items()
         if (name.endswith(".rego") and not name.endswith("_test.rego")) or PurePosixPath(name).name in DATA_NAMES
     }
+    uncovered = sorted(set(members) - set(files))
+    if uncovered:
+        # OPA loads members the digest leaves out (a `_test.rego` is a module like any other to `opa eval
+        # --bundle`; `.wasm`, `plan.json`, `patch.json` change what runs): a decision would name the digest
+        # of a policy other than the one evaluated. `policy build` never writes them.
+        raise PolicyError(f"{bundle}: member {uncovered[0]!r} is not covered by the bundle's policy digest; "
+                          "a bundle may hold only .manifest, policy modules and data files")
     policy = PolicySet(
         pack=str(meta["pack"]), version=str(meta["version"]), root=str(root), lanes=dict(meta["lanes"]),
         files=files, source="bundle", origin=bundle, bundle_sha256=raw_digest(bundle.read_bytes()),

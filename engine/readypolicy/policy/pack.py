@@ -22,11 +22,20 @@ CONFIG_DIR = "config"
 """Directory under the bundle root whose data document (`data.<root>.config`) holds the catalog and `lane_order`."""
 
 
-def pack_dir(policies_dir: Path, pack: str) -> Path:
-    """Where a pack lives: `policies/` itself for the default pack, else `policies/packs/<name>/` or a path."""
-    candidate = Path(pack)
-    if candidate.is_dir() and (candidate / "pack.yaml").is_file():
-        return candidate
+def pack_dir(policies_dir: Path, pack: str, root: Path | None = None) -> Path:
+    """Where a pack lives: `policies/` itself for the default pack, else `policies/packs/<name>/` or a path.
+
+    A value is a directory only when it is written as a path (it holds a `/` or is `.` or `..`), and a
+    relative one is resolved against `root` (the project root, like every configured path), never the
+    working directory: a CI job runs in the module's checkout, and a `readiness/pack.yaml` there must not
+    replace the configured pack of the same name (the decision would still name `readiness`). A bare name
+    is looked up only under `policies_dir`.
+    """
+    if "/" in pack or pack in (".", ".."):
+        candidate = Path(pack) if root is None else root / pack
+        if (candidate / "pack.yaml").is_file():
+            return candidate
+        raise PolicyError(f"no policy pack at {candidate} (expected {candidate / 'pack.yaml'})")
     if (policies_dir / "pack.yaml").is_file() and _pack_name(policies_dir) == pack:
         return policies_dir
     named = policies_dir / "packs" / pack
