@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from readypolicy.canonical import raw_digest
+from readypolicy.policy.bundle_build import SIGNATURES
 from readypolicy.policy.interface import PolicyError, PolicySet
 from readypolicy.policy.pack import DATA_NAMES
 
@@ -97,13 +98,14 @@ def read_bundle(bundle: Path) -> PolicySet:
         name: data for name, data in members.items()
         if (name.endswith(".rego") and not name.endswith("_test.rego")) or PurePosixPath(name).name in DATA_NAMES
     }
-    uncovered = sorted(set(members) - set(files))
+    uncovered = sorted(set(members) - set(files) - {SIGNATURES})
     if uncovered:
         # OPA loads members the digest leaves out (a `_test.rego` is a module like any other to `opa eval
         # --bundle`; `.wasm`, `plan.json`, `patch.json` change what runs): a decision would name the digest
-        # of a policy other than the one evaluated. `policy build` never writes them.
+        # of a policy other than the one evaluated. `policy build` writes none of them; OPA's own
+        # `.signatures.json` (`policy build --signing-key`) only signs the members and runs nothing.
         raise PolicyError(f"{bundle}: member {uncovered[0]!r} is not covered by the bundle's policy digest; "
-                          "a bundle may hold only .manifest, policy modules and data files")
+                          f"a bundle may hold only .manifest, {SIGNATURES}, policy modules and data files")
     policy = PolicySet(
         pack=str(meta["pack"]), version=str(meta["version"]), root=str(root), lanes=dict(meta["lanes"]),
         files=files, source="bundle", origin=bundle, bundle_sha256=raw_digest(bundle.read_bytes()),
