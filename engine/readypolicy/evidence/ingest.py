@@ -135,6 +135,28 @@ def _module_from_batch(normalized: Sequence[tuple[Artifact, Normalized]]) -> str
     raise NormalizeError("no --module given and no lane manifest in the batch names one")
 
 
+def _slot_scope(artifact: Artifact, item: Normalized, scope: str | None) -> str | None:
+    """The slot the document names for itself (a chaos journal's title, a scanner's name), else the given `scope`.
+
+    A normalizer that reads the scope from the content (chaos journals, operations records, each
+    scanner and linter, latency samples, telemetry sources) keys its kind by it: one slot per
+    experiment, record type or tool, each judged. A `--scope` other than that key would put
+    different experiments in one slot, so the next ingest with the same `--scope` silently replaces
+    a deviated run with a passing run of another experiment. It is refused, not overridden or merged:
+    the key is what policies read, and a flag ignored in silence would surprise as much as a slot
+    the checks never look in. Giving the content's own key is harmless and accepted.
+    """
+    own = item.data.get("scope")
+    if own is None:
+        return scope
+    if scope and scope != own:  # an empty scope is no scope, as it always was
+        raise NormalizeError(
+            f"{artifact.path}: {item.kind} evidence takes its scope {own!r} from its content; scope {scope!r} is"
+            f" refused, as another {item.kind} document given it would replace this one (ingest it without a scope)"
+        )
+    return str(own)
+
+
 def build_record(
     artifact: Artifact, item: Normalized, module: str, revision: str, scope: str | None, ingested_at: str,
     fallback_scope: str | None = None,
@@ -148,7 +170,7 @@ def build_record(
                 f"{artifact.path}: artifact is dated {collected_at}, in the future of this clock; refusing it"
             )
         collected_at = rfc3339(moment)
-    chosen_scope = scope or str(item.data.get("scope") or fallback_scope or "default")
+    chosen_scope = _slot_scope(artifact, item, scope) or fallback_scope or "default"
     for what, value in (("module", module), ("revision", revision), ("scope", chosen_scope)):
         check_identifier(what, value, str(artifact.path))
     document: EvidenceDocument = {

@@ -6,7 +6,7 @@ the percentile method, the interval and the field names cannot drift between for
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeGuard
 
 from readypolicy.evidence.stats import CI_METHOD, PERCENTILE_METHOD, summarize
@@ -36,6 +36,29 @@ def metric_from_samples(
         "max_ms": summary.maximum,
         "stddev_ms": summary.stddev,
     }
+
+
+def order_problem(metric: Mapping[str, Any]) -> str | None:
+    """What is out of order among a metric's stated figures, or None when they are consistent.
+
+    A metric computed from samples is ordered by construction; one whose figures a report states
+    (the protocol's perf JSON, pytest-benchmark's summary) can state anything. Budgets are judged on
+    the CI95 upper bound of p95, so a bound below its own p95 (`p95 150, ci95 [10, 20]`) would pass a
+    100 ms budget: figures that contradict each other are refused, never judged.
+    """
+    p50, p95, p99 = metric["p50_ms"], metric["p95_ms"], metric["p99_ms"]
+    if not p50 <= p95 <= p99:
+        return f"percentiles out of order: p50 {p50} ms, p95 {p95} ms, p99 {p99} ms (p50 <= p95 <= p99 is required)"
+    maximum, mean = metric.get("max_ms"), metric.get("mean_ms")
+    if maximum is not None and maximum < p99:
+        return f"max {maximum} ms is below p99 {p99} ms"
+    if maximum is not None and mean is not None and mean > maximum:
+        return f"mean {mean} ms is above max {maximum} ms"
+    interval = metric.get("ci95")
+    if interval is not None and not interval["lower_ms"] <= p95 <= interval["upper_ms"]:
+        return (f"CI95 of p95 [{interval['lower_ms']}, {interval['upper_ms']}] ms does not contain p95 {p95} ms"
+                " (ci95 lower <= p95 <= ci95 upper is required)")
+    return None
 
 
 def is_number(value: Any) -> TypeGuard[int | float]:

@@ -1,13 +1,16 @@
 """The readiness protocol's own perf artifact: percentiles and a CI95 per metric, plus SLO compliance.
 
 The protocol records the CI bounds as `ci95_lower`/`ci95_upper` around p95; they are kept as a
-structured `ci95` so policies judge every perf format the same way (on the upper bound).
+structured `ci95` so policies judge every perf format the same way (on the upper bound). These
+figures are stated, not computed here, so a metric whose percentiles or interval contradict each
+other is refused (`order_problem`): an upper bound below its own p95 would pass any budget.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from readypolicy.evidence.formats.latency import order_problem
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
 
 
@@ -42,6 +45,9 @@ class PerfProtocol(Normalizer):
                 "load_multiplier": item.get("load_multiplier"),
                 "throughput_rps": item.get("throughput_rps"),
             }
+            problem = order_problem(metrics[name])
+            if problem is not None:
+                raise self.fail(artifact, f"metric {position}: {problem}")
         data: dict[str, Any] = {"metrics": metrics}
         if isinstance(doc.get("slo_compliance"), dict):
             data["slo_compliance"] = doc["slo_compliance"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from readypolicy.evidence.formats.latency import all_numbers, is_number, metric_from_samples
+from readypolicy.evidence.formats.latency import all_numbers, is_number, metric_from_samples, order_problem
 from readypolicy.evidence.formats.stamps import iso
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
 from readypolicy.evidence.stats import PERCENTILE_METHOD
@@ -72,13 +72,17 @@ class PytestBenchmarkJson(Normalizer):
             raise self.fail(artifact, f"{where}: stats lacks median/max/mean/rounds")
         worst = values["max"] * 1000.0
         stddev = stats.get("stddev")
-        return {
+        metric: dict[str, Any] = {
             "sample_size": int(values["rounds"]), "p50_ms": values["median"] * 1000.0,
             "p95_ms": worst, "p99_ms": worst, "ci95": None, "load_multiplier": None, "throughput_rps": None,
             "basis": "summary", "percentile_method": PERCENTILE_METHOD,
             "mean_ms": values["mean"] * 1000.0, "max_ms": worst,
             "stddev_ms": stddev * 1000.0 if is_number(stddev) and stddev >= 0 else None,
         }
+        problem = order_problem(metric)  # stated figures, not computed: a median above the max is refused
+        if problem is not None:
+            raise self.fail(artifact, f"{where}: {problem}")
+        return metric
 
 
 def _metric_name(bench: Any) -> str | None:
