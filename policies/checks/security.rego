@@ -1,6 +1,7 @@
 # Security scan checks
 # Static analysis must come from every scanner the lane names (bandit and semgrep), with no
-# finding above the lane's severity ceiling and no scan errors. A dependency audit is strict:
+# finding above the lane's severity ceiling, no scan errors and no report that says it read no
+# file (a scan of nothing is not a clean scan). A dependency audit is strict:
 # a skipped package is an unaudited package, not a clean one.
 # A check's `result` is one line, its body only the id equality OPA indexes, calling a rule or
 #   function named after the check; never an else under it (see lib.lane_decision).
@@ -30,13 +31,40 @@ sast_tool_ran(tool) if {
 	lower(name) == lower(tool)
 }
 
+# Reports that say their scanner read nothing: a wrong folder, a moved source layout or an ignore
+# file that excludes everything makes a real tool exit 0 with no finding; so does a folder left
+# with an empty __init__.py (bandit: one file, no line of code). A report that does not say how
+# much it read (SARIF without analysis targets, a document stored before files_scanned existed)
+# is judged as before, and the passing message says its count is unknown.
+sast_unscanned contains sprintf("%s read no file", [d.data.tool]) if {
+	some d in lib.docs("sast")
+	sast_read_none(d.data, "files_scanned")
+}
+
+sast_unscanned contains sprintf("%s read no line of code", [d.data.tool]) if {
+	some d in lib.docs("sast")
+	not sast_read_none(d.data, "files_scanned")
+	sast_read_none(d.data, "lines_scanned")
+}
+
+# Whether a report's count says it read nothing (an absent count says nothing).
+sast_read_none(report, field) if {
+	is_number(report[field])
+	report[field] < 1
+}
+
+# "bandit 12" or "bandit unknown": what a report says about the files it read.
+sast_files_scanned(d) := sprintf("%s %d", [d.data.tool, d.data.files_scanned]) if {
+	is_number(d.data.files_scanned)
+} else := sprintf("%s unknown", [d.data.tool])
+
 sast_absent_tools(lane) := [t | some t in lib.threshold(lane, "sast_tools_required"); not sast_tool_ran(t)]
 
 # METADATA
 # title: "Static analysis (bandit, semgrep) passes"
 # description: >-
-#   Every scanner the lane requires reported, with no finding above the lane's sast_severity_max and
-#   no scan error.
+#   Every scanner the lane requires reported, with no finding above the lane's sast_severity_max,
+#   no scan error and no report that read no file.
 # custom:
 #   id: security.sast
 #   severity: high
@@ -47,14 +75,18 @@ result(id, lane) := security_sast(lane) if id == "security.sast"
 
 security_sast(lane) := lib.verdict(
 	sast_problems(lane),
-	sprintf("%d report(s) from %s, no finding above %s", [count(ds), concat(", ", sort({d.data.tool | some d in ds})), lib.threshold(lane, "sast_severity_max")]),
+	sprintf("%d report(s) from %s, no finding above %s; files scanned: %s", [
+		count(ds), concat(", ", sort({d.data.tool | some d in ds})), lib.threshold(lane, "sast_severity_max"),
+		concat(", ", sort({sast_files_scanned(d) | some d in ds})),
+	]),
 	lib.digests(ds),
 ) if {
 	ds := lib.docs("sast")
 	count(ds) > 0
 } else := lib.missing("sast")
 
-# One problem at a time, the gravest first: findings, then scan errors, then a missing scanner.
+# One problem at a time, the gravest first: findings, then scan errors, then a scan of no file,
+# then a missing scanner.
 sast_problems(lane) := {sprintf("%d finding(s) above %s, first: %s %s at %s:%v", [
 	count(blocking), lib.threshold(lane, "sast_severity_max"),
 	blocking[0].tool, blocking[0].rule, blocking[0].file, blocking[0].line,
@@ -63,6 +95,8 @@ sast_problems(lane) := {sprintf("%d finding(s) above %s, first: %s %s at %s:%v",
 	count(blocking) > 0
 } else := {sprintf("scanners reported %d scan error(s): unscanned files are not clean files", [sast_errors])} if {
 	sast_errors > 0
+} else := {sprintf("%s: a scan of nothing is not a clean scan", [concat(", ", sort(sast_unscanned))])} if {
+	count(sast_unscanned) > 0
 } else := {sprintf("no report from %s, which this lane requires", [concat(", ", absent)])} if {
 	absent := sast_absent_tools(lane)
 	count(absent) > 0
@@ -71,6 +105,7 @@ sast_problems(lane) := {sprintf("%d finding(s) above %s, first: %s %s at %s:%v",
 	# (a field missing) leaves the check without a result, never a pass.
 	count(sast_blocking(lane)) == 0
 	sast_errors == 0
+	count(sast_unscanned) == 0
 	count(sast_absent_tools(lane)) == 0
 }
 

@@ -100,7 +100,7 @@ test_manifest_cannot_loosen_the_shipped_threshold if {
 	loose := json.patch(low_coverage, [{"op": "add", "path": "/manifest/thresholds", "value": {"integration": {"coverage_line_min": 50, "sast_severity_max": "critical"}}}])
 	d := integration.decision with input as loose with data.readiness.config as config
 	check(d, "coverage.line").status == "fail"
-	check(d, "security.sast").message == "2 report(s) from bandit, semgrep, no finding above low"
+	check(d, "security.sast").message == "2 report(s) from bandit, semgrep, no finding above low; files scanned: bandit unknown, semgrep unknown"
 }
 
 waived(inp, check_id, lane) := json.patch(inp, [{"op": "add", "path": "/waivers", "value": [{

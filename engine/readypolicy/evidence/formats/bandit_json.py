@@ -3,13 +3,18 @@
 bandit grades severity and confidence separately; the normalized finding keeps both, and the
 severity counts use bandit's severity (LOW/MEDIUM/HIGH) so a policy can allow a few LOWs.
 Errors bandit hit while scanning are counted: files it could not parse were not scanned.
+`metrics` holds one entry per file bandit read plus `_totals`: their number is `files_scanned` and
+`_totals.loc` is `lines_scanned`, so a run on a folder without Python source (no file entry), or
+holding only empty files (an `__init__.py` left behind, `loc` 0), is not read as a clean scan.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from readypolicy.evidence.formats import stamps
 from readypolicy.evidence.formats.findings import sast_data, severity
-from readypolicy.evidence.formats.shape import items, line, message, text
+from readypolicy.evidence.formats.shape import items, line, mapping, message, text
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
 
 
@@ -43,11 +48,22 @@ class BanditJson(Normalizer):
                 "tool": "bandit",
                 "message": message(item.get("issue_text")),
             })
+        data = sast_data("bandit", findings, len(items(doc.get("errors"))), _files_scanned(doc))
+        loc = mapping(mapping(doc.get("metrics")).get("_totals")).get("loc")
+        if isinstance(loc, int) and not isinstance(loc, bool) and loc >= 0:
+            data["lines_scanned"] = loc
         return Normalized(
-            kind=self.kind, format=self.format, producer=Producer("bandit"),
-            data=sast_data("bandit", findings, len(items(doc.get("errors")))),
+            kind=self.kind, format=self.format, producer=Producer("bandit"), data=data,
             collected_at=stamps.iso(doc.get("generated_at")),
         )
+
+
+def _files_scanned(doc: dict[str, Any]) -> int | None:
+    """The files bandit read (its `metrics` entries other than `_totals`), or None without `metrics`."""
+    metrics = doc.get("metrics")
+    if not isinstance(metrics, dict):
+        return None
+    return sum(1 for name in metrics if name != "_totals")
 
 
 NORMALIZER = BanditJson()

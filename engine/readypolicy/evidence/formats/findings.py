@@ -81,13 +81,22 @@ def tool_slug(name: str) -> str:
     return words[0][:64] if words else "unknown"
 
 
-def sast_data(tool: str, findings: Iterable[dict[str, Any]], scan_errors: int) -> dict[str, Any]:
-    """Build `sast` evidence data with per-severity counts, scoped by scanner."""
+def sast_data(
+    tool: str, findings: Iterable[dict[str, Any]], scan_errors: int, files_scanned: int | None = None,
+) -> dict[str, Any]:
+    """Build `sast` evidence data with per-severity counts, scoped by scanner.
+
+    `files_scanned` is kept only when the report says how many files the tool read (None: it does
+    not say), so the policy can refuse a scan of no file instead of reading it as a clean one.
+    """
     rows = list(findings)
     counts = dict.fromkeys(SEVERITIES, 0)
     for row in rows:
         counts[row["severity"]] += 1
-    return {
+    data: dict[str, Any] = {
         "tool": tool, "findings": rows, "counts": counts, "total": len(rows), "scan_errors": scan_errors,
         "scope": tool_slug(tool),
     }
+    if files_scanned is not None:
+        data["files_scanned"] = files_scanned
+    return data

@@ -15,6 +15,12 @@ A finding is a security finding when its tool is a security scanner (findings.SE
 or its rule or result is tagged `security` or carries `security-severity`. Any other finding (a
 linter's: ruff marks every style rule `error`) is kept with `security: false` and severity `info`,
 so it never counts against a security ceiling, and is counted in `non_security`.
+
+Files scanned: a run states them only through `artifacts` whose `roles` include `analysisTarget`
+(SARIF §3.24.6). `artifacts` otherwise lists the files a run mentions (often only those with
+results), so neither its length nor its absence says how many files were read: `files_scanned` is
+kept only when every reporting run names its analysis targets, and a SARIF file never proves a
+scan of no file (bandit's and semgrep's SARIF name none; their JSON reports do).
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from urllib.parse import unquote, urlsplit
 
 from readypolicy.evidence.formats import stamps
 from readypolicy.evidence.formats.findings import cvss_severity, is_security_scanner, sast_data, score, severity, tool_slug
-from readypolicy.evidence.formats.shape import items, line, mapping, message, optional_text, text
+from readypolicy.evidence.formats.shape import items, line, mapping, message, optional_text, strings, text
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
 
 _LEVELS = {"error": "high", "warning": "medium", "note": "low", "none": "info"}
@@ -83,6 +89,7 @@ class Sarif(Normalizer):
         scan_errors = suppressed = 0
         tools: list[str] = []
         silent: list[str] = []
+        targets: list[int | None] = []
         producer: Producer | None = None
         collected_at: str | None = None
         for run in map(mapping, doc["runs"]):
@@ -95,6 +102,7 @@ class Sarif(Normalizer):
                 silent.append(slug)
                 continue
             tools.append(slug)
+            targets.append(_analysis_targets(run))
             producer = producer or Producer(name, optional_text(driver.get("version") or driver.get("semanticVersion")))
             rules = _RuleIndex(run)
             artifacts = items(run.get("artifacts"))
@@ -114,7 +122,9 @@ class Sarif(Normalizer):
                 collected_at = collected_at or stamps.iso(invocation.get("endTimeUtc") or invocation.get("startTimeUtc"))
         if not tools:
             raise self.fail(artifact, "no run has a 'results' list: the tool did not report, which is not a clean scan")
-        data = sast_data("+".join(sorted(set(tools))), findings, scan_errors)
+        known = [count for count in targets if count is not None]
+        files_scanned = sum(known) if len(known) == len(targets) else None
+        data = sast_data("+".join(sorted(set(tools))), findings, scan_errors, files_scanned)
         data["suppressed"] = suppressed
         data["non_security"] = sum(1 for finding in findings if not finding["security"])
         warnings: tuple[str, ...] = ()
@@ -126,6 +136,12 @@ class Sarif(Normalizer):
             kind=self.kind, format=self.format, producer=producer or Producer("sarif"), data=data,
             collected_at=collected_at, warnings=warnings,
         )
+
+
+def _analysis_targets(run: dict[str, Any]) -> int | None:
+    """How many of the run's artifacts have the role `analysisTarget`, or None when none has it (unknown)."""
+    return sum(1 for artifact in map(mapping, items(run.get("artifacts")))
+               if "analysisTarget" in strings(artifact.get("roles"))) or None
 
 
 def _is_suppressed(result: dict[str, Any]) -> bool:

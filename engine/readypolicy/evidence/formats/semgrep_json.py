@@ -5,6 +5,8 @@ normalized scale maps ERROR/WARNING/INFO to high/medium/low, the grades its SARI
 error/warning/note levels get. Only errors
 semgrep itself rates `error` count as scan errors, matching the `error` notifications its SARIF
 output carries, so the two formats of one scan give one verdict.
+`paths.scanned` lists the files semgrep read: its length is `files_scanned`, so a run on a folder
+holding no file its rules target (`"scanned": []`) is not read as a clean scan.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from readypolicy.evidence.formats.findings import sast_data, severity
-from readypolicy.evidence.formats.shape import items, line, mapping, message, optional_text, text
+from readypolicy.evidence.formats.shape import items, line, mapping, message, optional_text, strings, text
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
 
 _LEVELS = {"ERROR": "high", "WARNING": "medium", "INFO": "low"}
@@ -47,7 +49,7 @@ class SemgrepJson(Normalizer):
         scan_errors = sum(1 for error in map(mapping, items(doc.get("errors"))) if error.get("level") == "error")
         return Normalized(
             kind=self.kind, format=self.format, producer=Producer("semgrep", optional_text(doc.get("version"))),
-            data=sast_data("semgrep", findings, scan_errors),
+            data=sast_data("semgrep", findings, scan_errors, _files_scanned(doc)),
         )
 
 
@@ -61,6 +63,12 @@ def _finding(result: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
         "tool": "semgrep",
         "message": message(extra.get("message")),
     }
+
+
+def _files_scanned(doc: dict[str, Any]) -> int | None:
+    """How many distinct files `paths.scanned` lists, or None when the report has no such list."""
+    scanned = mapping(doc.get("paths")).get("scanned")
+    return len(set(strings(scanned))) if isinstance(scanned, list) else None
 
 
 NORMALIZER = SemgrepJson()
