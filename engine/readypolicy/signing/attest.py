@@ -25,7 +25,9 @@ from readypolicy.signing.interface import (
     VerifiedStatement,
 )
 from readypolicy.signing.intoto import (
+    DECISION_BINDING,
     DECISION_PREDICATE_TYPE,
+    VSA_PREDICATE_TYPE,
     decision_statement,
     expected_predicate,
     sha256_hex,
@@ -159,16 +161,40 @@ def _diagnose(decision: Mapping[str, Any], payload: bytes) -> str:
     return "the statement matches the decision, so the signature bytes were altered or another key signed"
 
 
+def check_vouched(decision: Mapping[str, Any], predicate: Any, origin: str) -> None:
+    """A verified VSA must name this very record (by canonical digest) as the one it vouches for.
+
+    The summary fields match many records: any edit outside them (a check message, `input_digest`,
+    the waivers) with `decision_id` recomputed would rebuild the same summary. A VSA that names no
+    record (signed before readypolicy bound it) vouches for no file and is refused.
+    """
+    bound = predicate.get(DECISION_BINDING) if isinstance(predicate, dict) else None
+    signed = bound.get("digest") if isinstance(bound, dict) else None
+    if not isinstance(signed, dict) or not isinstance(signed.get("sha256"), str):
+        raise SigningError(
+            f"{origin}: the VSA names no decision record it vouches for (no {DECISION_BINDING} field), "
+            "so it cannot vouch for this file; verify the decision bundle instead"
+        )
+    actual = digest(decision)
+    if "sha256:" + signed["sha256"] != actual:
+        raise SigningError(
+            f"{origin}: is not the decision record the VSA vouches for: the VSA binds sha256:{signed['sha256']}, "
+            f"this file is {actual}; the record was edited after signing or belongs to another VSA"
+        )
+
+
 def verify_decision(
     decision: dict[str, Any], bundle: dict[str, Any], verifier: BundleVerifier, origin: str = "decision"
 ) -> VerifiedDecision:
-    """Verify `bundle` with `verifier` and prove its predicate is exactly this `decision`."""
+    """Verify `bundle` with `verifier` and prove its predicate is exactly this `decision` (or a VSA that names it)."""
     try:
         verified = verifier.verify_bundle(bundle)
     except SignatureMismatchError as exc:
         raise SigningError(f"{exc}: {_diagnose(decision, exc.unverified_payload)}") from exc
     statement = verified.statement
     predicate_type = statement["predicateType"]
+    if predicate_type == VSA_PREDICATE_TYPE:
+        check_vouched(decision, statement.get("predicate"), origin)
     changed = differences(expected_predicate(decision, predicate_type), statement.get("predicate"))
     if changed:
         raise SigningError(f"{origin}: differs from the signed decision at {_listed(changed)}")
@@ -245,6 +271,7 @@ def summary_lines(result: VerifiedDecision) -> list[str]:
         f"  signed:   {when}",
         f"  module:   {subject.get('module')} @ {subject.get('revision')}",
         f"  subject:  {result.subject_name} {result.subject_digest}",
+        *([f"  vouches:  decision record {digest(decision)} (this file)"] if result.kind == "vsa" else []),
         f"  pack:     {decision.get('pack')}",
         f"  policy:   {policy.get('source')} {policy.get('revision')} ({policy.get('digest')})",
         f"  decision: {decision.get('decision_id')}",

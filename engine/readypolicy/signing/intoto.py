@@ -4,6 +4,11 @@ The decision attestation carries the whole decision as its predicate, so the sig
 check, evidence digest and policy digest an auditor may later question. The VSA (SLSA Verification
 Summary v1) is the compact form that admission controllers and SLSA tooling already understand.
 Both are derived only from the decision, so a verifier can rebuild them and compare field by field.
+
+A summary alone leaves most of the record (check messages, `input_digest`, waivers) unbound, so the
+VSA also names the decision record it summarises by its content digest, in a URI-named extension
+field (`DECISION_BINDING`), the extension form SLSA VSA v1 allows. `inputAttestations` is not the
+place: the record is the verifier's output, and that list must hold the inputs and only them.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from readypolicy.signing.interface import SigningError
 DECISION_PREDICATE_TYPE = "https://readypolicy.dev/attestation/decision/v1"
 VSA_PREDICATE_TYPE = "https://slsa.dev/verification_summary/v1"
 VERIFIER_ID = "https://readypolicy.dev/verifier/v1"
+DECISION_BINDING = "https://readypolicy.dev/verification_summary/decision/v1"
+"""VSA predicate extension field: the decision record the summary vouches for (a ResourceDescriptor)."""
 _SHA256 = re.compile(r"^sha256:([0-9a-f]{64})$")
 
 
@@ -41,11 +48,28 @@ def _field(decision: Mapping[str, Any], *path: str) -> Any:
 
 def subjects(decision: Mapping[str, Any], subject_digest: str | None) -> list[dict[str, Any]]:
     """The statement subject: the module artifact when its digest is known, else the decision itself."""
-    module = _field(decision, "subject", "module")
     if subject_digest is not None:
+        module = _field(decision, "subject", "module")
         return [{"name": module, "digest": {"sha256": sha256_hex(subject_digest, "subject digest")}}]
-    decision_hex = sha256_hex(digest(decision), "decision")
-    return [{"name": f"{module}.decision.json", "digest": {"sha256": decision_hex}}]
+    return [decision_descriptor(decision)]
+
+
+def decision_descriptor(decision: Mapping[str, Any]) -> dict[str, Any]:
+    """The decision record as an in-toto ResourceDescriptor: `<module>.decision.json` and its canonical sha256."""
+    module = _field(decision, "subject", "module")
+    return {"name": f"{module}.decision.json", "digest": {"sha256": sha256_hex(digest(decision), "decision")}}
+
+
+def vouched_decision(decision: Mapping[str, Any]) -> dict[str, Any]:
+    """What a VSA says it vouches for: the record's descriptor and, when recorded, its `decision_id`.
+
+    The digest binds every byte of the record (a verifier recomputes it from the file); the id is
+    there so that someone holding only the VSA can find the record (`audit export --decision ID`).
+    """
+    descriptor = decision_descriptor(decision)
+    if decision.get("decision_id") is not None:
+        descriptor["annotations"] = {"decision_id": decision["decision_id"]}
+    return descriptor
 
 
 def decision_statement(decision: Mapping[str, Any], subject_digest: str | None = None) -> dict[str, Any]:
@@ -89,6 +113,7 @@ def vsa_predicate(decision: Mapping[str, Any]) -> dict[str, Any]:
         # SLSA VSA v1: the levels verified, or the single value FAILED when the policy failed.
         "verifiedLevels": [lane_level(_field(decision, "lane"))] if allow is True else ["FAILED"],
         "slsaVersion": "1.0",
+        DECISION_BINDING: vouched_decision(decision),
         **_exceptions(decision),
     }
 
