@@ -499,7 +499,7 @@ def test_python_reads_enforcement_exactly_as_the_policy_does(tmp_path: Path, eng
         assert "coverage.line" not in advisory and "schema.compat" in advisory
 
 
-# Pattern waivers: an explicit owner, checked against the manifest
+# Pattern waivers: an explicit owner, checked against the pack's owners table (never the manifest)
 
 
 def _request_pattern(gov: Gov, owner: str) -> None:
@@ -510,8 +510,17 @@ def _request_pattern(gov: Gov, owner: str) -> None:
     assert gov.approve("W-pat").exit_code == 0
 
 
+def grant_ownership(project: Project, owners: dict[str, list[str]]) -> None:
+    """Set `waivers.owners` (team → modules) in the project's copy of the pack data, as the platform would."""
+    path = _catalog(project)
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["waivers"]["owners"] = owners
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
 def test_pattern_waiver_covers_matching_modules_of_its_owner(gov: Gov) -> None:
-    _request_pattern(gov, "team-payments")  # the owner in payments' manifest
+    grant_ownership(gov.project, {"team-payments": ["payments"]})
+    _request_pattern(gov, "team-payments")
     _, check, stderr, _ = gov.decide()
     assert check["status"] == "waived", stderr
     assert (check["waiver"]["pattern"], check["waiver"]["owner"], check["waiver"]["module"]) == ("pay*", "team-payments",
@@ -519,6 +528,7 @@ def test_pattern_waiver_covers_matching_modules_of_its_owner(gov: Gov) -> None:
 
 
 def test_pattern_waiver_for_another_owner_does_not_apply(gov: Gov) -> None:
+    grant_ownership(gov.project, {"team-payments": ["payments"], "team-ledger": ["ledger"]})
     _request_pattern(gov, "team-ledger")
     _, check, _, code = gov.decide()
     assert check["status"] == "fail" and code == 1
@@ -526,6 +536,7 @@ def test_pattern_waiver_for_another_owner_does_not_apply(gov: Gov) -> None:
 
 def test_tampered_library_cannot_apply_a_pattern_waiver_of_another_owner(gov: Gov) -> None:
     """A library that forgets the owner check waives the check; readypolicy's own reading refuses the decision."""
+    grant_ownership(gov.project, {"team-payments": ["payments"], "team-ledger": ["ledger"]})
     _request_pattern(gov, "team-ledger")
     _tamper_lib(gov.project, "\t\towned(w)\n", "")
     result = gov.run("eval", "--module", "payments", "--lane", "candidate", "--revision", "abc")

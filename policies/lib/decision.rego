@@ -262,10 +262,17 @@ enforce_note(enforcement) := sprintf(" until %s", [enforcement.enforce_from]) if
 } else := ""
 
 # A waiver naming an `owner` (a waiver given for a pattern of modules must) covers only a module
-# whose manifest names that owner; a module without a manifest has no owner.
+# the pack's data gives that team: `waivers.owners: {<team>: [<module>, ...]}`, exact module names
+# kept by the platform with the pack (and so bound into the policy digest). Never the module's
+# manifest: its `owner` is the module's own claim. A team or module the table does not list, or a
+# team whose entry is not a list, owns nothing: an unknown ownership never widens a waiver.
 owned(w) if not "owner" in object.keys(w)
 
-owned(w) if w.owner == input.manifest.owner
+owned(w) if {
+	modules := config.waivers.owners[w.owner]
+	is_array(modules)
+	input.module in modules
+}
 
 apply_waiver(id, lane, r) := object.union(r, {
 	"status": "waived",

@@ -67,6 +67,23 @@ def pack_lifetimes(policy: PolicySet) -> dict[str, int] | None:
     return {str(lane): days for lane, days in table.items()}
 
 
+def pack_owners(policy: PolicySet) -> dict[str, frozenset[str]]:
+    """Team → the modules it owns: `waivers.owners` in the pack's config data (exact module names).
+
+    What a pattern waiver's `owner` is checked against (`lib.owned`): a table the platform keeps
+    with the pack, never the module's own manifest. No table means no team owns anything, so a
+    pattern waiver covers nothing; a malformed one is a PolicyError rather than a guess.
+    """
+    config = pack_config(policy) or {}
+    section = config.get("waivers")
+    table = section.get("owners", {}) if isinstance(section, dict) else {}
+    if not isinstance(table, dict) or not all(
+        isinstance(modules, list) and all(isinstance(m, str) and m for m in modules) for modules in table.values()
+    ):
+        raise PolicyError(f"pack {policy.pack!r}: waivers.owners must map each team to a list of module names")
+    return {str(team): frozenset(modules) for team, modules in table.items()}
+
+
 @dataclass(frozen=True)
 class LaneRules:
     """What a pack's catalog says every decision of one lane must respect, whatever its rules returned."""
@@ -80,6 +97,9 @@ class LaneRules:
     enforcement: Mapping[str, Enforcement] | None = None
     """Check id → blocking/advisory (and `enforce_from`) per the catalog; None for a pack without one,
     whose decisions may then hold no advisory (`warn`) check."""
+    owners: Mapping[str, frozenset[str]] | None = None
+    """Team → modules it owns (`pack_owners`), what a waiver naming an `owner` is matched against;
+    None (or a team absent) owns nothing."""
 
 
 def lane_rules(policy: PolicySet, lane: str) -> LaneRules:
@@ -103,4 +123,5 @@ def lane_rules(policy: PolicySet, lane: str) -> LaneRules:
         required=required_checks(policy, lane), waivable=waivable,
         lifetime_days=None if lifetimes is None else lifetimes.get(lane),
         enforcement=pack_enforcement(config, f"pack {policy.pack!r}") if isinstance(checks, dict) else None,
+        owners=pack_owners(policy),
     )

@@ -61,5 +61,5 @@ def covers(waiver: Mapping[str, Any], module: str) -> bool:
 
 def waiver_for_module(waiver: Mapping[str, Any], module: str) -> dict[str, Any]:
     """The waiver as the module's own: a pattern waiver names the module (and keeps pattern and owner,
-    which the policy checks against the manifest)."""
+    which the policy checks against the pack's `waivers.owners`, never the manifest)."""
     return {**waiver, "module": module}

@@ -85,7 +85,7 @@ def check_decision(
                 f"{query} says check {check['id']} is waived, but the pack's catalog does not let it be waived "
                 f"in lane {policy_input.get('lane')!r}; refusing the decision"
             )
-        if not waiver_matches(check["id"], policy_input, rules.lifetime_days):
+        if not waiver_matches(check["id"], policy_input, rules.lifetime_days, rules.owners or {}):
             raise EngineError(
                 f"{query} says check {check['id']} is waived, but no waiver in the input names that check, "
                 f"module {policy_input.get('module')!r} and lane {policy_input.get('lane')!r} in force at "
@@ -146,13 +146,16 @@ def _listed(ids: Sequence[str], shown: int = 8) -> str:
     return ", ".join(ids[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
-def waiver_matches(check_id: str, policy_input: PolicyInput, lifetime_days: int | None) -> bool:
+def waiver_matches(
+    check_id: str, policy_input: PolicyInput, lifetime_days: int | None, owners: Mapping[str, frozenset[str]],
+) -> bool:
     """Whether a waiver passed in the input covers this check, module and lane at `input.now`.
 
     In force means: created by `now`, not expired, and (when the pack bounds it) running no longer
     than the lane's lifetime from `created`. A waiver naming an `owner` (a pattern waiver) covers
-    only a module whose manifest names that owner. The policy may refuse more; this guards against a
-    `waived` with nothing valid behind it, even from a library whose waiver rules were edited.
+    only a module `owners` (the pack's `waivers.owners`, `catalog.pack_owners`) gives that team,
+    never one whose own manifest merely claims the team. The policy may refuse more; this guards
+    against a `waived` with nothing valid behind it, even from a library whose waiver rules were edited.
     """
     try:
         now = parse_rfc3339(str(policy_input["now"]))
@@ -165,7 +168,7 @@ def waiver_matches(check_id: str, policy_input: PolicyInput, lifetime_days: int 
             check_id, policy_input.get("module"), policy_input.get("lane")
         ):
             continue
-        if "owner" in waiver and waiver["owner"] != (policy_input.get("manifest") or {}).get("owner"):
+        if "owner" in waiver and not _owns(waiver["owner"], policy_input.get("module"), owners):
             continue
         try:
             expires = parse_rfc3339(str(waiver.get("expires")))
@@ -178,6 +181,11 @@ def waiver_matches(check_id: str, policy_input: PolicyInput, lifetime_days: int 
             continue
         return True
     return False
+
+
+def _owns(team: Any, module: Any, owners: Mapping[str, frozenset[str]]) -> bool:
+    """The `lib.owned` reading: a team the table lists, holding the module by its exact name."""
+    return isinstance(team, str) and isinstance(module, str) and module in owners.get(team, frozenset())
 
 
 def build_record(
