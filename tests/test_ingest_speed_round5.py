@@ -49,14 +49,15 @@ from store_workers import make_record
 from support import ARTIFACTS, make_project, run_cli
 
 GENESIS = "sha256:" + "0" * 64
-FIXTURE_FILES = [
-    ARTIFACTS / "junit-xml" / "pytest-xunit1.xml",
-    ARTIFACTS / "coverage-py-json" / "coverage.json",
-    ARTIFACTS / "bandit-json" / sorted(os.listdir(ARTIFACTS / "bandit-json"))[0],
-    ARTIFACTS / "semgrep-json" / sorted(os.listdir(ARTIFACTS / "semgrep-json"))[0],
-    ARTIFACTS / "sarif" / sorted(os.listdir(ARTIFACTS / "sarif"))[0],
-    ARTIFACTS / "lcov" / sorted(os.listdir(ARTIFACTS / "lcov"))[0],
+FIXTURES = [  # a scanner's report is slotted by the scanner it names (a scope is refused): a third scanner for SARIF
+    (ARTIFACTS / "junit-xml" / "pytest-xunit1.xml", "s0"),
+    (ARTIFACTS / "coverage-py-json" / "coverage.json", "s1"),
+    (ARTIFACTS / "bandit-json" / sorted(os.listdir(ARTIFACTS / "bandit-json"))[0], None),
+    (ARTIFACTS / "semgrep-json" / sorted(os.listdir(ARTIFACTS / "semgrep-json"))[0], None),
+    (ARTIFACTS / "sarif" / "trivy.sarif", None),
+    (ARTIFACTS / "lcov" / sorted(os.listdir(ARTIFACTS / "lcov"))[0], "s5"),
 ]
+FIXTURE_FILES = [path for path, _scope in FIXTURES]
 
 
 def _sha(value: Any) -> str:
@@ -99,7 +100,7 @@ def _ingest_synthetic_fleet(store_url: str, work: Path) -> dict[str, bytes]:
             for scope, paths in by_scope.items():
                 ingest(store, paths, IngestOptions(module=module, revision="r1", scope=scope), "bench")
         fixtures = IngestOptions(module="fixtures", revision="r9")
-        readers = [dataclasses.replace(fixtures, scope=f"s{number}") for number in range(len(FIXTURE_FILES))]
+        readers = [dataclasses.replace(fixtures, scope=scope) for _path, scope in FIXTURES]
         ingest(store, FIXTURE_FILES, fixtures, "ci-fixtures", per_path=readers)
         raw.update((str(path), path.read_bytes()) for path in FIXTURE_FILES)
     finally:
@@ -139,7 +140,7 @@ def test_every_stored_byte_digest_and_audit_link_is_what_the_raw_artifacts_give(
             stored[key] for key in ("module", "revision", "kind", "scope", "source_path", "ingested_at"))
         audit_seq, audit_prev, audit_hash, audit_at, audit_actor, action, audit_module, details_text = audit
         details = {"digest": digest, "raw_sha256": stored["raw_sha256"], "kind": kind, "scope": scope,
-                   "revision": revision, "source": source}
+                   "revision": revision, "source": source, "event_id": event_id}
         assert (audit_seq, audit_prev, audit_actor, action, audit_module) == (seq, prev, actor, "ingest", module)
         assert details_text == _column_text(details)
         assert audit_hash == _sha({"seq": seq, "prev_hash": prev, "at": audit_at, "actor": actor, "action": "ingest",

@@ -85,7 +85,7 @@ def run_evaluations(
         policies = {lane: locked_policy(lock_path, pack or config.pack, lane, approvers) for lane in plan}
     else:
         policies = dict.fromkeys(plan, wiring.policy(pack=pack, bundle=bundle))
-    waivers = configured_waivers(config, now, lane_lifetimes(policies))
+    waivers = configured_waivers(config, wiring.store, now, lane_lifetimes(policies))
     for message in waivers.warnings:
         warn(message)
     engine = wiring.engine(server)

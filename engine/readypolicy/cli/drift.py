@@ -75,7 +75,7 @@ def diff_command(
     if unknown:
         raise click.BadParameter(f"lane(s) {', '.join(unknown)} not in both policies (shared: {', '.join(shared)})")
     now = rfc3339(utc_now())
-    waivers = configured_waivers(rt.config, now, None).entries
+    waivers = configured_waivers(rt.config, rt.store, now, None).entries
     result = what_if(
         store=rt.store, engine=rt.engine(), base=(base, base_policy), head=(head, head_policy), lanes=list(lanes) or shared,
         cache_dir=rt.cache_dir, now=now, waivers=waivers,

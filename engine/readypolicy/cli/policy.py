@@ -265,7 +265,7 @@ def explain_command(
     rt = runtime(ctx)
     now = rfc3339(utc_now())
     policy = rt.policy(pack=pack, bundle=bundle)
-    waivers = configured_waivers(rt.config, now, pack_lifetimes(policy))
+    waivers = configured_waivers(rt.config, rt.store, now, pack_lifetimes(policy))
     explanation = explain(
         store=rt.store, engine=rt.engine(), opa=rt.opa(), policy=policy, cache_dir=rt.cache_dir,
         lane=lane, module=module, revision=revision, check_id=check_id, now=now, waivers=waivers.entries,

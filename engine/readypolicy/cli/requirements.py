@@ -88,5 +88,5 @@ def requirements_command(ctx: click.Context, lane: str, pack: str | None, fmt: s
         return
     now = rfc3339(utc_now())
     ahead = rollout(store=rt.store, engine=rt.engine(), policy=policy, lanes=[lane], cache_dir=rt.cache_dir, now=now,
-                    waivers=configured_waivers(rt.config, now, None).entries, batch_size=rt.config.batch_size)
+                    waivers=configured_waivers(rt.config, rt.store, now, None).entries, batch_size=rt.config.batch_size)
     click.echo(with_rollout(text, ahead, fmt))

@@ -1,4 +1,8 @@
-"""`readypolicy waiver request|approve|revoke|list`: the life of a governed waiver in the waiver file."""
+"""`readypolicy waiver request|approve|revoke|list`: the life of a governed waiver in the waiver file.
+
+Revocations are recorded in the store's audit chain as well (`waivers.revocations`), so approve and
+list read the store, and revoke writes to it.
+"""
 
 from __future__ import annotations
 
@@ -35,6 +39,16 @@ def _lifetimes(rt: Runtime) -> dict[str, int] | None:
     return pack_lifetimes(rt.policy())
 
 
+def _revocation_note(row: dict[str, object]) -> str:
+    """Who revoked a listed waiver, when, why and where that is recorded; and what the file claims if it differs."""
+    if row["state"] != "revoked":
+        return ""
+    claim = row.get("file_state")
+    differs = f"; the waiver file says {claim}" if claim not in (None, "revoked") else ""
+    return (f"  revoked by {row['revoked_by']} at {row['revoked_at']}: {row['revoke_reason']} "
+            f"({row['revocation']}{differs})")
+
+
 @click.group("waiver")
 def waiver_group() -> None:
     """Request, approve (signed), revoke and list governed waivers in the waiver file."""
@@ -44,7 +58,7 @@ def waiver_group() -> None:
 @click.option("--check", "check_id", required=True, help="Check id to waive.")
 @click.option("--module", "-m", help="Module the waiver covers.")
 @click.option("--pattern", help="Instead of --module: a shell-style pattern of module names (needs --owner).")
-@click.option("--owner", help="With --pattern: the owning team; only modules whose manifest names it are covered.")
+@click.option("--owner", help="With --pattern: the owning team; only modules the pack's waivers.owners gives it are covered.")
 @click.option("--lane", "-l", "lanes", multiple=True, required=True, help="Lane (repeatable).")
 @click.option("--reason", required=True, help="Why the risk is acceptable for now.")
 @click.option("--link", required=True, help="Ticket or link tracking the fix.")
@@ -83,7 +97,8 @@ def approve_command(ctx: click.Context, waiver_id: str, key: Path) -> None:
 
     rt = runtime(ctx)
     signer = signer_from_options(key, None, None, rt.config.timestamp_url)
-    item = book.approve(rt.config.path(rt.config.waivers), waiver_id, rt.config.actor, signer, utc_now(), _lifetimes(rt))
+    item = book.approve(rt.config.path(rt.config.waivers), waiver_id, rt.config.actor, signer, utc_now(), _lifetimes(rt),
+                        rt.store)
     covered = item.get("module") or f"{item['pattern']} (owner {item['owner']})"
     click.echo(f"approved {item['id']} by {item['approved_by']} (signed): {item['check']} on {covered} until {item['expires']}")
 
@@ -94,10 +109,10 @@ def approve_command(ctx: click.Context, waiver_id: str, key: Path) -> None:
 @click.pass_context
 @fail_closed
 def revoke_command(ctx: click.Context, waiver_id: str, reason: str) -> None:
-    """Revoke WAIVER_ID: eval ignores it from now on."""
+    """Revoke WAIVER_ID: recorded in the store's audit chain, eval ignores it from now on whatever the file says."""
     rt = runtime(ctx)
-    item = book.revoke(rt.config.path(rt.config.waivers), waiver_id, rt.config.actor, reason, utc_now())
-    click.echo(f"revoked {item['id']} by {item['revoked_by']} at {item['revoked_at']}")
+    item = book.revoke(rt.config.path(rt.config.waivers), waiver_id, rt.config.actor, reason, rt.writable_store)
+    click.echo(f"revoked {item['id']} by {item['revoked_by']} at {item['revoked_at']} (recorded in {rt.store.url})")
 
 
 @waiver_group.command("list")
@@ -107,12 +122,13 @@ def revoke_command(ctx: click.Context, waiver_id: str, reason: str) -> None:
 def list_command(ctx: click.Context, fmt: str) -> None:
     """Every governed waiver with its state now (requested, approved, revoked, expired)."""
     rt = runtime(ctx)
-    rows = book.listing(rt.config.path(rt.config.waivers), utc_now())
+    rows = book.listing(rt.config.path(rt.config.waivers), utc_now(), rt.store)
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2, sort_keys=True))
         return
     for row in rows:
         click.echo(f"{row['id']:<14} {row['state']:<10} {row['check']} on {row['module']} in {','.join(row['lanes'] or [])} "
-                   f"until {row['expires']}  requested by {row['requested_by']}, approved by {row['approved_by'] or '-'}")
+                   f"until {row['expires']}  requested by {row['requested_by']}, approved by {row['approved_by'] or '-'}"
+                   + _revocation_note(row))
     if not rows:
         click.echo(f"no governed waivers in {rt.config.path(rt.config.waivers)} (at {rfc3339(utc_now())})")

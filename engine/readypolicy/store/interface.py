@@ -216,13 +216,17 @@ class IngestEvent:
     @classmethod
     def of(cls, record: EvidenceRecord, actor: str) -> IngestEvent:
         """The event of ingesting `record` at its `ingested_at` from its `source_path`."""
-        event_id = digest({"digest": record.digest, "ingested_at": record.ingested_at,
-                           "source_path": record.source_path, "actor": actor})
         return cls(
-            event_id=event_id, digest=record.digest, module=record.module, revision=record.revision,
+            event_id=cls.id_of(record.digest, record.ingested_at, record.source_path, actor),
+            digest=record.digest, module=record.module, revision=record.revision,
             kind=record.kind, scope=record.scope, source_path=record.source_path, actor=actor,
             ingested_at=record.ingested_at,
         )
+
+    @staticmethod
+    def id_of(digest_text: str, ingested_at: str, source_path: str, actor: str) -> str:
+        """The id of an event with these columns: verify-chain recomputes it to find an edited event row."""
+        return digest({"digest": digest_text, "ingested_at": ingested_at, "source_path": source_path, "actor": actor})
 
 
 @dataclass(frozen=True)
@@ -340,8 +344,10 @@ class Store(ABC):
         """Append one entry to the audit chain in its own transaction."""
 
     @abstractmethod
-    def audit_entries(self, since: str | None = None, module: str | None = None) -> Iterator[AuditEntry]:
-        """The audit chain in order."""
+    def audit_entries(
+        self, since: str | None = None, module: str | None = None, action: str | None = None
+    ) -> Iterator[AuditEntry]:
+        """The audit chain in order (optionally only the entries of one module or one action, filtered in the store)."""
 
     @abstractmethod
     def delete_evidence(self, digests: Sequence[str], actor: str, reason: str) -> int:

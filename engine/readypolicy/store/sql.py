@@ -253,9 +253,10 @@ class SqlStore(Store):
             recorded.add(event.event_id)
             events.append((event.event_id, event.digest, event.module, event.revision, event.kind, event.scope,
                            event.source_path, event.actor, event.ingested_at))
+            # The event id binds the entry to its `ingests` row: verify-chain finds a deleted or inserted event.
             details: dict[str, Any] = {
                 "digest": rec.digest, "raw_sha256": rec.raw_sha256, "kind": rec.kind, "scope": rec.scope,
-                "revision": rec.revision, "source": event.source_path,
+                "revision": rec.revision, "source": event.source_path, "event_id": event.event_id,
             }
             if not is_new:
                 details["again"] = True  # already stored: this event makes it current again
@@ -400,8 +401,10 @@ class SqlStore(Store):
         with self._transaction() as cur:
             return self._append_audit(cur, actor, action, module, details)
 
-    def audit_entries(self, since: str | None = None, module: str | None = None) -> Iterator[AuditEntry]:
-        rows = self._filtered(AUDIT_COLUMNS, "audit", [("at >= ?", since), ("module = ?", module)])
+    def audit_entries(
+        self, since: str | None = None, module: str | None = None, action: str | None = None
+    ) -> Iterator[AuditEntry]:
+        rows = self._filtered(AUDIT_COLUMNS, "audit", [("at >= ?", since), ("module = ?", module), ("action = ?", action)])
         return iter([self._audit(row) for row in rows])
 
     def delete_evidence(self, digests: Sequence[str], actor: str, reason: str) -> int:

@@ -3,8 +3,9 @@
 Each command reads the whole file, changes one waiver and writes the file back atomically, keeping
 plain entries as they were. A request is bounded at once by the lifetime the policy allows in each
 of its lanes, so nobody approves a waiver the gate would ignore. Approval signs the canonical
-waiver (`approval.sign_approval`); revocation only marks it, which the gate honours whatever the
-signature says.
+waiver (`approval.sign_approval`). Revocation is first recorded in the store's audit chain
+(`revocations`), then marked in the file: the file's `state` is not signed and anyone with write
+access can edit it, so approve, list and the gate read revocations from the chain.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from readypolicy.policy.interface import PolicyError
 from readypolicy.policy.waivers import read_waiver_items
 from readypolicy.safeio import write_atomic
 from readypolicy.signing import Signer
+from readypolicy.store.interface import Store
 from readypolicy.waivers import model
 from readypolicy.waivers.approval import sign_approval
+from readypolicy.waivers.revocations import Revocation, record_revocation, recorded_revocations, revocations_of
 
 
 class WaiverBookError(PolicyError):
@@ -79,22 +82,29 @@ def request(path: Path, asked: Request, lifetimes: Mapping[str, int] | None) -> 
 
 
 def find(items: Sequence[Any], waiver_id: str, path: Path) -> dict[str, Any]:
-    """The governed waiver with this id."""
+    """The governed waiver with this id (compared as text, as the approval signs it and the gate reads it)."""
     for item in items:
-        if model.is_governed(item) and item["id"] == waiver_id:
+        if model.is_governed(item) and str(item["id"]) == waiver_id:
             return item  # type: ignore[no-any-return]
     raise WaiverBookError(f"{path}: no waiver with id {waiver_id}")
 
 
 def approve(
     path: Path, waiver_id: str, approved_by: str, signer: Signer, now: datetime, lifetimes: Mapping[str, int] | None,
+    store: Store,
 ) -> dict[str, Any]:
     """Approve a requested waiver: set `approved_by`, sign the canonical waiver, mark it `approved`.
 
-    The requester cannot approve their own waiver (four eyes), and an expired or revoked one stays so.
+    The requester cannot approve their own waiver (four eyes), and an expired or revoked one stays
+    so: revoked in the file or in `store`'s audit chain (an id once revoked is never approved again,
+    since the gate would ignore it).
     """
     items = read_book(path)
     item = find(items, waiver_id, path)
+    revocation = recorded_revocations(store).get(waiver_id)
+    if revocation is not None:
+        raise WaiverBookError(f"{path}: waiver {waiver_id} cannot be approved: {revocation.describe()}; "
+                              "request a new waiver with a new id")
     state = model.state_at(item, now) if model.problem(item) is None else None
     if state != "requested":
         raise WaiverBookError(f"{path}: waiver {waiver_id} is {state or 'malformed: ' + str(model.problem(item))}; "
@@ -113,21 +123,34 @@ def approve(
     return item
 
 
-def revoke(path: Path, waiver_id: str, revoked_by: str, reason: str, now: datetime) -> dict[str, Any]:
-    """Mark a waiver revoked (from any state): the gate ignores it from then on."""
+def revoke(path: Path, waiver_id: str, revoked_by: str, reason: str, store: Store) -> dict[str, Any]:
+    """Revoke a waiver (from any state): record it in `store`'s audit chain, then mark it in the file.
+
+    The chain entry comes first, so a failure in between leaves the waiver revoked for the gate.
+    A waiver the file alone says is revoked (by hand, or before revocations were recorded) is
+    recorded now; one the chain already records is refused.
+    """
     items = read_book(path)
     item = find(items, waiver_id, path)
-    if item.get("state") == "revoked":
-        raise WaiverBookError(f"{path}: waiver {waiver_id} is already revoked")
-    item.update({"state": "revoked", "revoked_by": revoked_by, "revoked_at": rfc3339(now), "revoke_reason": reason})
+    earlier = recorded_revocations(store).get(waiver_id)
+    if earlier is not None:
+        raise WaiverBookError(f"{path}: waiver {waiver_id} is already revoked: {earlier.describe()}")
+    revocation = record_revocation(store, revoked_by, item, reason)
+    item.update({"state": "revoked", "revoked_by": revocation.by, "revoked_at": revocation.at, "revoke_reason": reason})
     write_book(path, items)
     return item
 
 
-def listing(path: Path, now: datetime) -> list[dict[str, Any]]:
-    """One row per governed waiver: id, check, module, lanes, state at `now`, people and times."""
+def listing(path: Path, now: datetime, store: Store) -> list[dict[str, Any]]:
+    """One row per governed waiver: id, check, module, lanes, state at `now`, people and times.
+
+    A waiver `store` records as revoked is listed `revoked` with who, when and why from the audit
+    chain, whatever the file says; `file_state` then shows what the file claims.
+    """
+    items = read_book(path)
+    revoked = revocations_of(items, store)
     rows = []
-    for item in read_book(path):
+    for item in items:
         if not model.is_governed(item):
             continue
         problem = model.problem(item)
@@ -138,5 +161,17 @@ def listing(path: Path, now: datetime) -> list[dict[str, Any]]:
             "requested_by": item.get("requested_by"), "approved_by": item.get("approved_by") or None,
             "created": item.get("created"), "expires": item.get("expires"), "reason": item.get("reason"),
             "link": item.get("link"),
+            **_revocation_columns(item, revoked.get(str(item["id"]))),
         })
     return rows
+
+
+def _revocation_columns(item: Mapping[str, Any], revocation: Revocation | None) -> dict[str, Any]:
+    """Who revoked a waiver, when and why: from the audit chain when recorded there, else from the file."""
+    if revocation is not None:
+        return {"state": "revoked", "file_state": item.get("state"), "revoked_by": revocation.by,
+                "revoked_at": revocation.at, "revoke_reason": revocation.reason, "revocation": f"audit entry {revocation.seq}"}
+    if item.get("state") != "revoked":
+        return {}
+    return {"revoked_by": item.get("revoked_by"), "revoked_at": item.get("revoked_at"),
+            "revoke_reason": item.get("revoke_reason"), "revocation": "the waiver file only (not in the audit chain)"}

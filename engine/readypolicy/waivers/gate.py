@@ -2,7 +2,9 @@
 
 With approver keys configured (`waiver_approvers`), a waiver is honoured only when it is a
 governed waiver in state `approved`, not expired, within the lane's lifetime, and its approval
-verifies against one of those keys and covers exactly the waiver as written. A plain
+verifies against one of those keys and covers exactly the waiver as written, and the store's audit
+chain records no revocation of its id (`revocations`: the file's `state` is not signed, so a
+revocation written back to `approved` stays a revocation). A plain
 `waivers.yaml` entry (no `id`, no signed approval) is then ignored. Without approver keys, the gate
 cannot tell an approval from an edit: it still honours approved and plain waivers, so existing
 setups keep working, but says loudly on every run that nothing vouches for them.
@@ -17,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 from readypolicy.canonical import parse_rfc3339
 from readypolicy.config import Config
 from readypolicy.policy.waivers import Waivers, check_entries, read_waiver_items
+from readypolicy.store.interface import Store
 from readypolicy.waivers import model
+from readypolicy.waivers.revocations import Revocation, revocations_of
 
 if TYPE_CHECKING:
     from readypolicy.signing import BundleVerifier
@@ -40,14 +44,16 @@ def approver_verifiers(keys: Sequence[Path]) -> list[tuple[str, BundleVerifier]]
 
 
 def honoured_waivers(
-    path: Path | None, now: str, lifetimes: Mapping[str, int] | None, approvers: Sequence[Path] | None,
+    path: Path | None, now: str, lifetimes: Mapping[str, int] | None, approvers: Sequence[Path] | None, store: Store,
 ) -> Waivers:
     """The policy-input waivers eval may use at `now`, and one warning per waiver it ignores.
 
     `approvers` None (not configured) honours approved and plain waivers unverified, with a
-    warning; a list (even empty) requires a verified approval for every waiver.
+    warning; a list (even empty) requires a verified approval for every waiver. A governed waiver
+    whose id `store` records as revoked is ignored in either case, whatever its `state` says.
     """
     items = read_waiver_items(path)
+    revoked = revocations_of(items, store)
     verifiers = approver_verifiers(approvers) if approvers is not None else None
     moment = parse_rfc3339(now)
     labelled: list[tuple[str, Any]] = []
@@ -64,7 +70,7 @@ def honoured_waivers(
                 labelled.append((f"{path}: waiver #{index}", item))
             continue
         label = f"{path}: waiver {str(item['id'])[:80]}"
-        refusal, entries = _governed(item, moment, verifiers)
+        refusal, entries = _governed(item, moment, verifiers, revoked.get(str(item["id"])))
         if refusal:
             warnings.append(f"{label} ignored: {refusal}")
             continue
@@ -77,8 +83,12 @@ def honoured_waivers(
 
 def _governed(
     item: Mapping[str, Any], moment: Any, verifiers: Sequence[tuple[str, BundleVerifier]] | None,
+    revocation: Revocation | None,
 ) -> tuple[str | None, list[dict[str, Any]]]:
     """(why it is ignored, None) or (None, its policy entries)."""
+    if revocation is not None:
+        written = item.get("state")
+        return revocation.describe() + ("" if written == "revoked" else f"; the waiver file says state {written!r}"), []
     problem = model.problem(item)
     if problem:
         return problem, []
@@ -97,7 +107,10 @@ def _governed(
     return None, model.policy_entries(item, key)
 
 
-def configured_waivers(config: Config, now: str, lifetimes: Mapping[str, int] | None) -> Waivers:
-    """`honoured_waivers` for the configured waiver file and approver keys (paths resolved against the root)."""
+def configured_waivers(config: Config, store: Store, now: str, lifetimes: Mapping[str, int] | None) -> Waivers:
+    """`honoured_waivers` for the configured waiver file and approver keys (paths resolved against the root).
+
+    `store` is the one whose audit chain records revocations: the gate's own store.
+    """
     approvers = None if config.waiver_approvers is None else [config.path(key) for key in config.waiver_approvers]
-    return honoured_waivers(config.path(config.waivers), now, lifetimes, approvers)
+    return honoured_waivers(config.path(config.waivers), now, lifetimes, approvers, store)

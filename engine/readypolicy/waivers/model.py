@@ -1,10 +1,11 @@
 """What a governed waiver is: its fields, its state at a moment, and the part an approver signs.
 
 A governed waiver (one with an `id`) names the check, the module (or a `pattern` of module names
-with an explicit `owner`: it then covers only matching modules whose manifest names that owner),
+with an explicit `owner`: it then covers only matching modules the pack's `waivers.owners` lists under that owner),
 the lanes, a reason, a link or ticket, who asked (`requested_by`), who accepted the risk (`approved_by`), and when it runs
 (`created` to `expires`). Its state is `requested`, `approved` or `revoked` as written in the file,
-and `expired` once `expires` has passed, whatever the file says.
+and `expired` once `expires` has passed, whatever the file says; a revocation recorded in the
+store's audit chain (`revocations`) overrides the file too.
 
 The approval signs `body()`: every field above, canonical JSON, nothing else. So changing the
 reason, a lane, the expiry or the approver's name after approval breaks the signature, while the
@@ -101,7 +102,8 @@ def policy_entries(item: Mapping[str, Any], approved_key: str | None) -> list[di
     """The entries the policy input gets: one per lane, in the shape `lib.waiver_for` reads.
 
     A pattern waiver keeps `pattern` and `owner`: `build_input` gives it to each matching module as
-    that module's waiver, and the policy applies it only where the manifest names the owner.
+    that module's waiver, and the policy applies it only where the pack's `waivers.owners` lists the module
+    under that owner (never the module's own manifest).
 
     `approved_key` names the key whose signature vouched for the approval (None when approvals
     are not configured), so the signed decision says who accepted the risk and how that is known.
