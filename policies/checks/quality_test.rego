@@ -41,7 +41,7 @@ test_integration_tests_fail_when_none_ran if {
 		{"op": "add", "path": "/totals/passed", "value": 0},
 	]))
 	r.status == "fail"
-	r.message == "integration tests: only 0 tests ran, at least 1 required"
+	r.message == "integration tests: only 0 of 0 test(s) ran (0 skipped, 0 expected to fail); this lane requires at least 1"
 }
 
 test_suites_missing if {

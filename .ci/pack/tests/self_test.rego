@@ -68,6 +68,18 @@ test_a_skipped_test_blocks_integration_only if {
 
 test_an_expected_failure_is_not_a_skip if decide("integration", unit_totals(ready, {"xfailed": 2})).allow
 
+# A suite that ran nothing (every test skipped, or every test expected to fail) meets tests_min in
+# no lane, and in integration says so before counting the skips.
+test_a_suite_that_ran_nothing_blocks_both_lanes if {
+	every totals in [{"passed": 0, "skipped": 412}, {"passed": 0, "xfailed": 412}] {
+		every lane in ["candidate", "integration"] {
+			failing(decide(lane, unit_totals(ready, totals))) == {"tests.unit"}
+		}
+	}
+	d := decide("integration", unit_totals(ready, {"passed": 0, "skipped": 412}))
+	[c.message | some c in d.checks; c.id == "tests.unit"] == ["unit tests: only 0 of 412 test(s) ran (412 skipped, 0 expected to fail); this lane requires at least 1"]
+}
+
 test_ruff_is_required_beside_bandit_and_semgrep if {
 	d := decide("candidate", checks_test.good)
 	failing(d) == {"security.sast"}
