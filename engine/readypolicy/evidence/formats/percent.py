@@ -3,13 +3,17 @@
 Reports total every file they measured, and a bare `coverage run -m pytest` measures the tests too:
 well-covered test files lift the figure above what the library earns. So each normalizer keeps the
 per-file counts as well, and the lane policy judges only the module's source files (the manifest's
-`coverage.source`, tests excluded); the totals stay as the report states them.
+`coverage.source`, tests excluded); the totals stay as the report states them (the schema bounds them).
+Since the policy sums `per_file`, one file claiming more covered than it has would lift the module, so
+the builder refuses such a file whatever the format.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from readypolicy.evidence.interface import Artifact, Normalizer
 
 
 def percent(covered: int | None, total: int | None) -> float:
@@ -40,12 +44,29 @@ def report_path(raw: str) -> str:
 
 
 def coverage_data(
+    normalizer: Normalizer, artifact: Artifact,
     lines_covered: int, lines_total: int, branches_covered: int | None, branches_total: int | None,
     per_file: Iterable[FileCoverage],
 ) -> dict[str, object]:
-    """`coverage` evidence data; branch fields (totals and per file) are null when the report did not measure branches."""
+    """`coverage` evidence data; branch fields (totals and per file) are null when the report did not measure branches.
+
+    A file whose covered count is above its total, or negative, is refused (NormalizeError naming the
+    artifact): no tool writes one, and summed into the module it would lift it past a floor the raw
+    lines do not reach. The file is named by its place in the report, not its path (the path is
+    artifact text, which error messages never echo).
+    """
+    listed = list(per_file)
+    for number, file in enumerate(listed, start=1):
+        for noun, covered, total in (
+            ("lines", file.lines_covered, file.lines_total), ("branches", file.branches_covered, file.branches_total),
+        ):
+            if not 0 <= covered <= total:
+                raise normalizer.fail(
+                    artifact, f"file {number} of the {len(listed)} it lists (in report order) has {covered} {noun} "
+                    f"covered of {total}: {'more covered than it has' if covered > total else 'a negative count'}",
+                )
     measured = branches_covered is not None and branches_total is not None
-    files = sorted(per_file, key=lambda f: f.path)
+    files = sorted(listed, key=lambda f: f.path)
     return {
         "line_percent": percent(lines_covered, lines_total),
         "lines_covered": lines_covered,
