@@ -82,7 +82,8 @@ def run_evaluations(
 
         lock_path = config.path(config.bundles) / LOCK_NAME
         approvers = config.policy_approver_keys()
-        policies = {lane: locked_policy(lock_path, pack or config.pack, lane, approvers) for lane in plan}
+        policies = {lane: locked_policy(lock_path, pack or config.pack, lane, approvers, wiring.store)
+                    for lane in plan}
     else:
         policies = dict.fromkeys(plan, wiring.policy(pack=pack, bundle=bundle))
     waivers = configured_waivers(config, wiring.store, now, lane_lifetimes(policies))

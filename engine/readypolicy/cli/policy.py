@@ -208,14 +208,14 @@ def approve_command(ctx: click.Context, pack: str | None, lanes: tuple[str, ...]
         bundle, built = current_build(rt.policy(pack=pack), rt.config.path(rt.config.bundles))
     else:
         built = rt.policy(bundle=bundle)
-    entries = approve(
+    approved = approve(
         _lock_path(rt), bundle, list(lanes) or list(built.lanes), actor=rt.config.actor, now=rfc3339(utc_now()),
-        store=rt.writable_store, signer=signer,
+        store=rt.writable_store, signer=signer, approvers=rt.config.policy_approver_keys(),
     )
-    for entry in entries:
+    for entry in approved.entries:
         click.echo(f"approved {entry.pack}/{entry.lane}: {entry.bundle} {entry.revision} {entry.sha256}")
     if signer is not None:
-        click.echo(f"signed approval -> {display_path(approval_path(bundle))}")
+        click.echo(f"signed approval -> {display_path(approval_path(bundle))} (lanes: {', '.join(approved.signed_lanes)})")
 
 
 @policy_group.group("lock")

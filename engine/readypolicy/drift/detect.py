@@ -8,7 +8,7 @@ comparing against it would report the tampering twice under other names.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from readypolicy.drift.bundle_file import ApprovedBundle, bundle_differences, group_entries
@@ -17,10 +17,11 @@ from readypolicy.drift.golden import golden_differences, pack_cases
 from readypolicy.drift.interface import Difference, DriftError, DriftReport
 from readypolicy.drift.server import OpaServerReader, server_differences
 from readypolicy.drift.source import source_differences
-from readypolicy.policy.approval import ApprovalError, check_approval
-from readypolicy.policy.interface import PolicySet
-from readypolicy.policy.lock import LOCK_NAME, LockEntry, read_lock
+from readypolicy.policy.approval import check_approval
+from readypolicy.policy.interface import PolicyError, PolicySet
+from readypolicy.policy.lock import LOCK_NAME, LockEntry, check_newest, read_lock
 from readypolicy.policy.pack import load_pack, pack_dir
+from readypolicy.store.interface import Store
 from readypolicy.wiring import Wiring
 
 
@@ -64,14 +65,15 @@ def _server_target(groups: list[ApprovedBundle], reader: OpaServerReader) -> App
     raise DriftError(f"the lock approves different bundles per lane ({lanes}); pass --lane to say which one {reader.url} serves")
 
 
-def _approval_difference(group: ApprovedBundle, approvers: list[Path]) -> list[Difference]:
-    """The bundle's missing or failing signed approval for any of its lanes (policy_approvers is set)."""
+def _approval_difference(group: ApprovedBundle, approvers: list[Path], store: Store, lock_path: Path) -> list[Difference]:
+    """The bundle's missing, failing or superseded signed approval for any of its lanes (policy_approvers is set)."""
     entry = group.entry
     for lane in group.lanes:
         try:
-            check_approval(group.path, sha256=entry.sha256, pack=entry.pack, digest=entry.digest, lane=lane,
-                           approvers=approvers)
-        except ApprovalError as exc:
+            approval = check_approval(group.path, sha256=entry.sha256, pack=entry.pack, digest=entry.digest, lane=lane,
+                                      approvers=approvers)
+            check_newest(lock_path, replace(entry, lane=lane), approval, store)
+        except PolicyError as exc:
             return [Difference("bundle", group.lanes, "approval", entry.bundle, "signed by a policy approver", None,
                                str(exc))]
     return []
@@ -96,7 +98,7 @@ def detect(rt: Wiring, request: DriftRequest) -> DriftReport:
         found.extend(differences)
         if policy is not None and approvers is not None:
             checked.append(f"signed approval of {group.entry.bundle} ({', '.join(group.lanes)})")
-            unsigned = _approval_difference(group, approvers)
+            unsigned = _approval_difference(group, approvers, rt.store, lock_path)
             found.extend(unsigned)
             policy = None if unsigned else policy
         if policy is not None:

@@ -4,15 +4,18 @@
 approval signed with the approver's key (`policy approve --key`) is an in-toto statement whose
 subject is the bundle file and its sha256, and whose predicate names the pack, the lanes, the
 policy digest, the approver and the time. It is kept beside the bundle
-(`<bundle>.approval.sigstore.json`) and always lists every lane the bundle is approved for, so it
-outlives later lock changes and still vouches for the bundle when an old decision is replayed.
-With `policy_approvers` configured, `eval --locked`, `drift` and `verify --replay` accept a bundle
-only when such an approval verifies against one of those keys.
+(`<bundle>.approval.sigstore.json`) and lists the lanes the approver named plus those an earlier
+verified approval of the same bytes named, so it still vouches for the bundle when an old decision
+is replayed. With `policy_approvers` configured, `eval --locked`, `drift` and `verify --replay`
+accept a bundle only when such an approval verifies against one of those keys; because it never
+expires, `eval --locked` and `drift` also require it to be the newest one the store's audit log
+recorded for the lane (`policy.lock.check_newest`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,14 +63,25 @@ def write_approval(path: Path, statement: dict[str, Any], signer: Signer) -> Non
     write_bundle(signer.sign_statement(statement), approval_path(path))
 
 
-def check_approval(
-    bundle: Path, *, sha256: str, pack: str, digest: str, lane: str, approvers: Sequence[Path],
-) -> str:
-    """Who approved `bundle` for `lane`: the first configured key whose signed approval covers exactly these bytes.
+@dataclass(frozen=True)
+class Approval:
+    """A signed approval that verified against a configured approver key and covers the bundle's bytes."""
 
-    Raises `ApprovalError` naming what is missing: the file, a configured signer, the bytes, the pack,
-    the digest or the lane.
+    approver: str
+    """Who approved, and the key that verified (`name (signer)`)."""
+    lanes: tuple[str, ...]
+    """Every lane the signed statement names."""
+    statement_digest: str
+    """`sha256:` over the canonical signed statement: what the `lock` audit entry of the signing records."""
+
+
+def verified_approval(bundle: Path, *, sha256: str, pack: str, digest: str, approvers: Sequence[Path]) -> Approval:
+    """The signed approval of `bundle`: the first configured key's statement covering exactly these bytes.
+
+    Raises `ApprovalError` naming what is missing: the file, a configured signer, the bytes, the pack
+    or the digest.
     """
+    from readypolicy.canonical import digest as canonical_digest
     from readypolicy.signing import SigningError, key_verifier, read_bundle
 
     path = approval_path(bundle)
@@ -96,12 +110,23 @@ def check_approval(
             if actual[field] != wanted:
                 raise ApprovalError(f"{path}: the approval signed by {key.name} is for {field} {actual[field]}, "
                                     f"not {wanted} (the bundle changed after approval)")
-        if lane not in (predicate.get("lanes") or []):
-            raise ApprovalError(f"{path}: the approval signed by {key.name} covers lane(s) "
-                                f"{', '.join(predicate.get('lanes') or []) or 'none'}, not {lane!r}")
-        return f"{predicate.get('approver')} ({verified.signer})"
+        lanes = predicate.get("lanes")
+        return Approval(approver=f"{predicate.get('approver')} ({verified.signer})",
+                        lanes=tuple(str(lane) for lane in lanes) if isinstance(lanes, list) else (),
+                        statement_digest=canonical_digest(statement))
     raise ApprovalError(f"{path}: the approval does not verify against any key in policy_approvers ("
                         + "; ".join(refusals)[:300] + ")")
+
+
+def check_approval(
+    bundle: Path, *, sha256: str, pack: str, digest: str, lane: str, approvers: Sequence[Path],
+) -> Approval:
+    """The signed approval of `bundle` for `lane` (`verified_approval`), refused unless it names the lane."""
+    approval = verified_approval(bundle, sha256=sha256, pack=pack, digest=digest, approvers=approvers)
+    if lane not in approval.lanes:
+        raise ApprovalError(f"{approval_path(bundle)}: the approval signed by {approval.approver} covers lane(s) "
+                            f"{', '.join(approval.lanes) or 'none'}, not {lane!r}")
+    return approval
 
 
 def approved_for_replay(policy: PolicySet, decision: Mapping[str, Any], approvers: Sequence[Path] | None) -> None:

@@ -4,7 +4,9 @@
 tarball and the digest of the policy inside. `eval --locked` evaluates exactly that tarball and
 refuses one whose bytes changed, so what decides a lane is what someone approved. Approvals are
 serialized with an exclusive lock on the bundles directory, written atomically, and each one is
-audited before the file changes: no approval can exist that the audit log does not show.
+audited before the file changes: no approval can exist that the audit log does not show. With
+policy_approvers configured, that audit log is also the anchor against rollback: a lock entry
+decides only while it is the newest signed approval the log recorded for its lane (`check_newest`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from readypolicy.policy.approval import approval_path, approval_statement, check_approval, write_approval
+from readypolicy.canonical import digest
+from readypolicy.policy.approval import (
+    Approval,
+    approval_path,
+    approval_statement,
+    check_approval,
+    verified_approval,
+    write_approval,
+)
 from readypolicy.policy.bundle_read import read_bundle
 from readypolicy.policy.interface import PolicyError, PolicySet
 from readypolicy.safeio import UnsafeInputError, exclusive_directory, loads_json, read_limited, write_atomic
@@ -92,14 +102,28 @@ def _lock_document(entries: dict[str, dict[str, LockEntry]]) -> dict[str, Any]:
     return {"schema": LOCK_SCHEMA, "packs": packs}
 
 
+@dataclass(frozen=True)
+class Approved:
+    """What `approve` did: the lock entries written and, when signed, every lane the signed statement names."""
+
+    entries: list[LockEntry]
+    """The entries pinned in the lock (one per lane asked for)."""
+    signed_lanes: tuple[str, ...]
+    """Lanes the signed approval names (empty when unsigned)."""
+
+
 def approve(
     lock_path: Path, bundle: Path, lanes: Sequence[str], *, actor: str, now: str, store: Store,
-    signer: Signer | None = None,
-) -> list[LockEntry]:
+    signer: Signer | None = None, approvers: Sequence[Path] | None = None,
+) -> Approved:
     """Pin `bundle` for `lanes` of its pack; the bundle must verify and sit beside the lock file.
 
-    With a `signer`, the approval is also signed (`policy.approval`): the statement lists every lane
-    the lock then approves these bytes for, and is written before the lock changes.
+    With a `signer`, the approval is also signed (`policy.approval`) and written before the lock
+    changes. The statement names the lanes asked for plus those an existing approval of the same
+    bytes already names, if that approval verifies against one of `approvers` (policy_approvers).
+    Lanes are never read from lock.json: anyone can edit it, and a lane planted there would be signed
+    by an approver who asked for another. The `lock` audit entry records the signed statement's
+    digest: `locked_policy` accepts a lock entry only when it is the newest signed approval there.
     """
     directory = lock_path.parent.resolve()
     if bundle.resolve().parent != directory:
@@ -115,41 +139,95 @@ def approve(
         )
         for lane in lanes
     ]
+    signed: dict[str, Any] = {}
     with exclusive_directory(directory):
         current = read_lock(lock_path)
         if signer is not None:
-            approved = {lane for lane, e in current.get(policy.pack, {}).items()
-                        if (e.bundle, e.sha256) == (bundle.name, policy.bundle_sha256)}
-            write_approval(bundle, approval_statement(
-                bundle=bundle.name, sha256=str(policy.bundle_sha256), pack=policy.pack, lanes=sorted(approved | set(lanes)),
+            signed_lanes = sorted(set(lanes) | set(_verified_lanes(bundle, policy, approvers)))
+            statement = approval_statement(
+                bundle=bundle.name, sha256=str(policy.bundle_sha256), pack=policy.pack, lanes=signed_lanes,
                 revision=policy.revision, digest=policy.digest, approver=actor, approved_at=now,
-            ), signer)
+            )
+            write_approval(bundle, statement, signer)
+            signed = {"signed_approval": approval_path(bundle).name, "signed_lanes": signed_lanes,
+                      "signed_statement": digest(statement)}
         store.append_audit(actor, "lock", None, {
             "lock": str(lock_path), "pack": policy.pack, "lanes": list(lanes), "bundle": bundle.name,
             "revision": policy.revision, "sha256": policy.bundle_sha256, "digest": policy.digest,
             "replaces": {lane: asdict(current[policy.pack][lane]) for lane in lanes if lane in current.get(policy.pack, {})},
-            **({"signed_approval": approval_path(bundle).name} if signer is not None else {}),
+            **signed,
         })
         for entry in entries:
             current.setdefault(policy.pack, {})[entry.lane] = entry
         write_atomic(lock_path, json.dumps(_lock_document(current), indent=2, sort_keys=True) + "\n", durable=True)
-    return entries
+    return Approved(entries, tuple(signed.get("signed_lanes", ())))
 
 
-def locked_policy(lock_path: Path, pack: str, lane: str, approvers: Sequence[Path] | None = None) -> PolicySet:
+def _verified_lanes(bundle: Path, policy: PolicySet, approvers: Sequence[Path] | None) -> tuple[str, ...]:
+    """Lanes an existing signed approval of these exact bytes names, if it verifies against an approver key."""
+    if not approvers or not approval_path(bundle).is_file():
+        return ()
+    try:
+        return verified_approval(bundle, sha256=str(policy.bundle_sha256), pack=policy.pack, digest=policy.digest,
+                                 approvers=approvers).lanes
+    except PolicyError:  # an approval that does not verify vouches for nothing; the new one replaces it
+        return ()
+
+
+def locked_policy(
+    lock_path: Path, pack: str, lane: str, approvers: Sequence[Path] | None, store: Store,
+) -> PolicySet:
     """The approved bundle of a lane, refused unless its bytes still match the lock.
 
     With `approvers` (the configured `policy_approvers` keys), also refused unless a signed approval
-    by one of them covers these bytes for this lane: the lock file alone is anyone's word.
+    by one of them covers these bytes for this lane, and (`check_newest`) the store's audit log shows
+    that approval as the newest one signed for the lane: the lock file alone is anyone's word, and a
+    signed approval never expires, so an old lock.json restored from history would otherwise bring
+    back a bundle the approver replaced.
     """
     entry = read_lock(lock_path).get(pack, {}).get(lane)
     if entry is None:
         raise LockError(f"{lock_path}: no approved bundle for pack {pack!r} lane {lane!r}; run `readypolicy policy approve`")
     policy = _checked_bundle(lock_path, entry)
     if approvers is not None:
-        check_approval(lock_path.parent / entry.bundle, sha256=entry.sha256, pack=entry.pack, digest=entry.digest,
-                       lane=lane, approvers=approvers)
+        approval = check_approval(lock_path.parent / entry.bundle, sha256=entry.sha256, pack=entry.pack,
+                                  digest=entry.digest, lane=lane, approvers=approvers)
+        check_newest(lock_path, entry, approval, store)
     return policy
+
+
+def check_newest(lock_path: Path, entry: LockEntry, approval: Approval, store: Store) -> None:
+    """Refuse a lock entry that is not the newest signed approval of its pack and lane in the store's audit log.
+
+    The anchor is the store's hash-chained `lock` audit entries, which someone who can edit the
+    repository (lock.json, bundles/) cannot rewrite: the newest entry written with a signed approval
+    for this pack and lane must name these bundle bytes, and the newest signed entry for these bytes
+    must record the statement that verified (`approval`), so an older approval file restored beside
+    the bundle is refused too. Unsigned `lock` entries do not move the anchor. A store with no signed
+    entry for the lane (a fresh store) cannot tell, so the entry is refused.
+    """
+    lane_newest: dict[str, Any] | None = None
+    statement: str | None = None
+    for audit in store.audit_entries(action="lock"):
+        details = audit.details
+        if details.get("pack") != entry.pack or not details.get("signed_statement"):
+            continue
+        if entry.lane in (details.get("lanes") or []):
+            lane_newest = {**details, "seq": audit.seq, "at": audit.at}
+        if details.get("sha256") == entry.sha256:
+            statement = str(details["signed_statement"])
+    where = f"{lock_path}: {entry.pack}/{entry.lane}"
+    if lane_newest is None:
+        raise LockError(f"{where}: the store {store.url} records no signed approval of this lane in its audit log, "
+                        "so it cannot tell whether the lock is current; approve with `readypolicy policy approve "
+                        "--key` against this store")
+    if (lane_newest.get("bundle"), lane_newest.get("sha256")) != (entry.bundle, entry.sha256):
+        raise LockError(f"{where}: the lock names {entry.bundle} ({entry.revision}), but the newest signed approval in "
+                        f"the audit log (entry {lane_newest['seq']}, {lane_newest['at']}) is {lane_newest.get('bundle')} "
+                        f"({lane_newest.get('revision')}): the lock was rolled back or edited")
+    if statement != approval.statement_digest:
+        raise LockError(f"{where}: the signed approval beside {entry.bundle} is not the one the audit log recorded "
+                        "last for these bytes: an older approval file was restored")
 
 
 def _checked_bundle(lock_path: Path, entry: LockEntry) -> PolicySet:
