@@ -12,8 +12,11 @@ import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ET  # the project's own trusted fixtures
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from policy_project import ARTIFACTS, Project, make_project
 from test_governance import _check
@@ -91,39 +94,38 @@ def test_lcov_hit_counts_above_found_lines_do_not_lift_coverage(tmp_path: Path) 
     assert check["status"] == "fail" and f"({counts[0]}/{counts[1]} lines)" in check["message"], check["message"]
 
 
-def test_lcov_summary_only_record_for_a_file_with_line_data_adds_nothing(tmp_path: Path) -> None:
-    """A self-consistent summary-only record (`LF:200`, `LH:200`) for the traced file: its lines come from DA only.
-
-    Added on top, as before, the file read 250/300 lines (83%) and passed the 75% floor.
-    """
-    project, honest, counts = _honest_project(tmp_path)
-    attack, _ = _with_record(tmp_path, honest, f"SF:{SOURCE}\nLF:200\nLH:200\nend_of_record\n")
-    assert _ingest(project, attack).exit_code == 0
-    check = _coverage_check(project)
-    assert check["status"] == "fail" and f"({counts[0]}/{counts[1]} lines)" in check["message"], check["message"]
+def _summary_only_record(text: str) -> str:
+    """A self-consistent summary-only record (`LF:200`, `LH:200`) added for the traced file: added on top, as
+    before, the file read 250/300 lines (83%) and passed the 75% floor."""
+    return text + f"SF:{SOURCE}\nLF:200\nLH:200\nend_of_record\n"
 
 
-def test_lcov_summary_lines_beside_line_data_are_not_read(tmp_path: Path) -> None:
-    """The real record's own `LH:50` edited to `LH:100` (still <= LF): the DA lines, 50 of 100 hit, decide."""
-    project, honest, counts = _honest_project(tmp_path)
-    text = honest.read_text(encoding="utf-8")
+def _edited_summary(text: str) -> str:
+    """The real record's own `LH:50` edited to `LH:100` (still <= LF)."""
     assert text.count("\nLH:50\n") == 1
+    return text.replace("\nLH:50\n", "\nLH:100\n")
+
+
+def _spelled_twice(text: str) -> str:
+    """The same record again under `./src/...`: one file, its DA lines merged, not two files of 100 lines."""
+    record = text[text.index(f"SF:{SOURCE}"):]
+    return text + record.replace(f"SF:{SOURCE}", f"SF:./{SOURCE}", 1)
+
+
+@pytest.mark.parametrize(
+    "attack_of", [_summary_only_record, _edited_summary, _spelled_twice],
+    ids=["a summary-only record beside line data", "summary lines beside line data", "one file spelled two ways"],
+)
+def test_lcov_a_file_with_line_data_is_counted_from_its_da_lines_only(
+    tmp_path: Path, attack_of: Callable[[str], str],
+) -> None:
+    """Whatever else a tracefile says of a file with DA lines, its DA lines (50 of 100 hit) decide: stored, and failing."""
+    project, honest, counts = _honest_project(tmp_path)
     attack = tmp_path / "attack.lcov"
-    attack.write_text(text.replace("\nLH:50\n", "\nLH:100\n"), encoding="utf-8")
+    attack.write_text(attack_of(honest.read_text(encoding="utf-8")), encoding="utf-8")
     assert _ingest(project, attack).exit_code == 0
     check = _coverage_check(project)
     assert check["status"] == "fail" and f"({counts[0]}/{counts[1]} lines)" in check["message"], check["message"]
-
-
-def test_lcov_one_file_spelled_two_ways_is_counted_once(tmp_path: Path) -> None:
-    """The same record again under `./src/...`: one file, its DA lines merged, not two files of 100 lines."""
-    project, honest, counts = _honest_project(tmp_path)
-    text = honest.read_text(encoding="utf-8")
-    record = text[text.index(f"SF:{SOURCE}"):]
-    attack, _ = _with_record(tmp_path, honest, record.replace(f"SF:{SOURCE}", f"SF:./{SOURCE}", 1))
-    assert _ingest(project, attack).exit_code == 0
-    check = _coverage_check(project)
-    assert f"({counts[0]}/{counts[1]} lines)" in check["message"], check["message"]
 
 
 def test_lcov_branch_and_function_hits_above_found_are_refused(tmp_path: Path) -> None:

@@ -144,14 +144,20 @@ def _duo_pack(project: Path, production_floor: int) -> None:
     )
 
 
-def test_a_signed_approval_for_candidate_does_not_sign_a_production_entry_planted_in_the_lock(tmp_path: Path) -> None:
+def _duo_project(tmp_path: Path, production_floor: int) -> Path:
+    """A project deciding the two-lane `duo` pack with approver keys configured, its bundle built (not approved)."""
     project = make_project(tmp_path, pack="duo")
     config = project / "readypolicy.yaml"
     config.write_text(config.read_text(encoding="utf-8").replace("lanes: [candidate]", "lanes: [candidate, production]"),
                       encoding="utf-8")
     _approvers(project)
-    _duo_pack(project, production_floor=95)
+    _duo_pack(project, production_floor=production_floor)
     _ok(project, "policy", "build", "--pack", "duo")
+    return project
+
+
+def test_a_signed_approval_for_candidate_does_not_sign_a_production_entry_planted_in_the_lock(tmp_path: Path) -> None:
+    project = _duo_project(tmp_path, production_floor=95)
     _ok(project, "policy", "approve", "--pack", "duo", "--key", "approver.key")
     production = (*EVAL, "--lane", "production")
     assert run_cli(*production, cwd=project).returncode == 1  # 90% is not above 95%
@@ -173,13 +179,7 @@ def test_a_signed_approval_for_candidate_does_not_sign_a_production_entry_plante
 
 def test_a_second_signed_lane_keeps_the_lanes_the_verified_approval_already_names(tmp_path: Path) -> None:
     """Signing production after candidate names both, and says so: the earlier signed lane is not lost."""
-    project = make_project(tmp_path, pack="duo")
-    config = project / "readypolicy.yaml"
-    config.write_text(config.read_text(encoding="utf-8").replace("lanes: [candidate]", "lanes: [candidate, production]"),
-                      encoding="utf-8")
-    _approvers(project)
-    _duo_pack(project, production_floor=70)
-    _ok(project, "policy", "build", "--pack", "duo")
+    project = _duo_project(tmp_path, production_floor=70)
     first = _ok(project, "policy", "approve", "--pack", "duo", "--lane", "candidate", "--key", "approver.key")
     assert "(lanes: candidate)" in first.stdout
     second = _ok(project, "policy", "approve", "--pack", "duo", "--lane", "production", "--key", "approver.key")
