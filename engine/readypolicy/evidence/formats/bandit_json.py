@@ -6,6 +6,7 @@ Errors bandit hit while scanning are counted: files it could not parse were not 
 `metrics` holds one entry per file bandit read plus `_totals`: their number is `files_scanned` and
 `_totals.loc` is `lines_scanned`, so a run on a folder without Python source (no file entry), or
 holding only empty files (an `__init__.py` left behind, `loc` 0), is not read as a clean scan.
+bandit's SARIF keeps the same `metrics` in its run's `properties` (sarif.py reads them with `scanned`).
 """
 
 from __future__ import annotations
@@ -48,22 +49,25 @@ class BanditJson(Normalizer):
                 "tool": "bandit",
                 "message": message(item.get("issue_text")),
             })
-        data = sast_data("bandit", findings, len(items(doc.get("errors"))), _files_scanned(doc))
-        loc = mapping(mapping(doc.get("metrics")).get("_totals")).get("loc")
-        if isinstance(loc, int) and not isinstance(loc, bool) and loc >= 0:
-            data["lines_scanned"] = loc
+        files, lines = scanned(doc)
+        data = sast_data("bandit", findings, len(items(doc.get("errors"))), files)
+        if lines is not None:
+            data["lines_scanned"] = lines
         return Normalized(
             kind=self.kind, format=self.format, producer=Producer("bandit"), data=data,
             collected_at=stamps.iso(doc.get("generated_at")),
         )
 
 
-def _files_scanned(doc: dict[str, Any]) -> int | None:
-    """The files bandit read (its `metrics` entries other than `_totals`), or None without `metrics`."""
-    metrics = doc.get("metrics")
+def scanned(holder: dict[str, Any]) -> tuple[int | None, int | None]:
+    """(files, lines of code) bandit read, from the `metrics` its JSON report (or SARIF run's
+    `properties`) holds: the entries other than `_totals`, and `_totals.loc`; None where not stated."""
+    metrics = holder.get("metrics")
     if not isinstance(metrics, dict):
-        return None
-    return sum(1 for name in metrics if name != "_totals")
+        return None, None
+    loc = mapping(metrics.get("_totals")).get("loc")
+    lines = loc if isinstance(loc, int) and not isinstance(loc, bool) and loc >= 0 else None
+    return sum(1 for name in metrics if name != "_totals"), lines
 
 
 NORMALIZER = BanditJson()

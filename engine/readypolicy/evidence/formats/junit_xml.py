@@ -2,9 +2,23 @@
 
 Totals are counted from the `<testcase>` elements, not from the suite attributes: producers disagree
 on whether `tests` includes skipped cases, and hand-assembled files often leave the attributes stale.
+A case with no `<failure>`, `<error>` or `<skipped>` child is a pass unless its `status` says it never ran: GoogleTest
+writes a `DISABLED_` test as `status="notrun"` and CTest a disabled one as `status="disabled"`,
+neither with a `<skipped>` child, so those count as skipped, never as passes.
 pytest marks expected failures as `<skipped type="pytest.xfail">`; those are counted as `xfailed`,
 not as skips, so a policy can tell "not run" from "known broken". JUnit XML cannot express an
 unexpected pass (pytest writes a non-strict XPASS as a plain pass), so `xpassed` stays 0 here.
+
+One test written more than once in a suite (same classname and name: a rerun plugin's attempts,
+a merged matrix) counts its pass once, and not at all beside a failure or error of its own,
+so reruns do not make up a lane's `tests_min` (see `_distinct`).
+A `<failure>` or `<error>` that is a child of `<testsuite>` itself (Ant's XMLJUnitResultFormatter
+puts an error no test owns there: a class that did not load, a failing class-level fixture) counts
+as one errored case named after its suite. A suite (or `<testsuites>`) whose `failures` plus
+`errors` attributes exceed the `<failure>`/`<error>` elements it holds is refused: its producer
+knew of failures it did not write as elements (karma-junit-reporter sets `errors="1"` when the
+browser errored or disconnected, with no element), and counting the elements alone would read
+that run as clean.
 
 mypy's report is one test case whose failure text holds every message (`file:line: error: ...`):
 the totals say only "1 failed", so for mypy the error count and the number of files with errors
@@ -22,6 +36,10 @@ from readypolicy.evidence.formats import stamps
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
 
 MAX_FAILED_CASES = 100
+_FAILING = ("failure", "error")
+_NOT_RUN = {"notrun", "disabled"}
+"""`<testcase status=...>` values that say the test never ran, written without a `<skipped>` child:
+GoogleTest's disabled tests (`notrun`, `result="suppressed"`) and CTest's (`disabled`)."""
 _MYPY_ERROR = re.compile(r"^(?P<file>[^\s:][^:]*):\d+(?::\d+)?: error: ", re.MULTILINE)
 
 
@@ -47,10 +65,14 @@ class JunitXml(Normalizer):
         suite_rows: list[dict[str, Any]] = []
         failed_cases: list[dict[str, Any]] = []
         duration = 0.0
+        for element in ([root] if root.tag == "testsuites" else []) + suites:
+            if (problem := _unwritten_failures(element)) is not None:
+                raise self.fail(artifact, problem)
         for suite in suites:
             row: dict[str, Any] = {"name": suite.get("name", ""), "tests": 0, "failed": 0, "errors": 0, "skipped": 0}
-            for case in suite.findall("testcase"):
-                outcome = _outcome(case)
+            cases = _distinct([(case, _outcome(case)) for case in suite.findall("testcase")])
+            cases += [(child, "errors") for child in suite if child.tag in _FAILING]
+            for case, outcome in cases:
                 totals["tests"] += 1
                 totals[outcome] += 1
                 row["tests"] += 1
@@ -81,16 +103,67 @@ def _outcome(case: Element) -> str:
     skipped = case.find("skipped")
     if skipped is not None:
         return "xfailed" if skipped.get("type") == "pytest.xfail" else "skipped"
-    return "passed"
+    return "skipped" if (case.get("status") or "").strip().lower() in _NOT_RUN else "passed"
+
+
+def _distinct(cases: list[tuple[Element, str]]) -> list[tuple[Element, str]]:
+    """The outcomes that count when one test (classname + name) appears more than once in a suite.
+
+    pytest-rerunfailures writes every attempt as its own `<testcase>`, the failed ones empty (so they
+    read as passes), and a matrix merged into one suite repeats every test: a pass counts once per
+    test, and not at all beside a failure or error of the same test. Other outcomes all count
+    (pytest writes a call failure and a teardown error of one test as two cases).
+    """
+    keys = [(case.get("classname", ""), case.get("name", "")) for case, _ in cases]
+    failing = {key for key, (_, outcome) in zip(keys, cases, strict=True) if outcome in ("failed", "errors")}
+    passed: set[tuple[str, str]] = set()
+    kept = []
+    for key, (case, outcome) in zip(keys, cases, strict=True):
+        if outcome == "passed":
+            if key in failing or key in passed:
+                continue
+            passed.add(key)
+        kept.append((case, outcome))
+    return kept
+
+
+def _unwritten_failures(element: Element) -> str | None:
+    """Why a suite's own counts say more failed than its elements show, or None when they do not.
+
+    Attributes and elements are compared as one sum (`failures` + `errors` against `<failure>` +
+    `<error>` elements anywhere below), so producers that file an exception under the other
+    attribute, nest suites or write several elements for one test are not refused.
+    """
+    stated = sum(_count(element.get(attribute)) for attribute in ("failures", "errors"))
+    held = sum(1 for tag in _FAILING for _ in element.iter(tag))
+    if stated <= held:
+        return None
+    name = element.get("name", "")
+    return (f"<{element.tag}{f' name={name!r}' if name else ''}> says {stated} test(s) failed or errored "
+            f"but holds {held} <failure>/<error> element(s): the report leaves out what failed")
+
+
+def _count(value: str | None) -> int:
+    """A suite's count attribute; absent or unreadable counts state nothing (0)."""
+    try:
+        return max(int(value or 0), 0)
+    except ValueError:
+        return 0
 
 
 def _failed_case(suite: Element, case: Element, outcome: str) -> dict[str, Any]:
-    element = case.find("failure") if outcome == "failed" else case.find("error")
+    """The report row of a failed or errored case; a suite-level `<failure>`/`<error>` is its own case."""
+    if case.tag in _FAILING:
+        element: Element | None = case
+        classname, name = suite.get("name", ""), ""
+    else:
+        element = case.find("failure") if outcome == "failed" else case.find("error")
+        classname, name = case.get("classname", ""), case.get("name", "")
     message = (element.get("message") if element is not None else None) or ""
     return {
         "suite": suite.get("name", ""),
-        "classname": case.get("classname", ""),
-        "name": case.get("name", ""),
+        "classname": classname,
+        "name": name,
         "outcome": "failed" if outcome == "failed" else "error",
         "message": " ".join(message.split())[:500],
     }

@@ -11,6 +11,11 @@ property (a CVSS score), that score decides the severity instead, because scanne
 (CodeQL, Trivy, semgrep) use `level` only for display. Suppressed results (accepted suppressions)
 and results absent from the current scan (`baselineState: absent`) are not counted as findings.
 
+Scan errors are the error-level notifications of each invocation, `toolExecutionNotifications`
+and `toolConfigurationNotifications` alike (bandit reports a file it could not parse as the
+latter), and an invocation with `executionSuccessful: false` counts at least one: a crashed
+tool's SARIF is not a clean scan.
+
 A finding is a security finding when its tool is a security scanner (findings.SECURITY_SCANNERS)
 or its rule or result is tagged `security` or carries `security-severity`. Any other finding (a
 linter's: ruff marks every style rule `error`) is kept with `security: false` and severity `info`,
@@ -19,8 +24,10 @@ so it never counts against a security ceiling, and is counted in `non_security`.
 Files scanned: a run states them only through `artifacts` whose `roles` include `analysisTarget`
 (SARIF §3.24.6). `artifacts` otherwise lists the files a run mentions (often only those with
 results), so neither its length nor its absence says how many files were read: `files_scanned` is
-kept only when every reporting run names its analysis targets, and a SARIF file never proves a
-scan of no file (bandit's and semgrep's SARIF name none; their JSON reports do).
+kept only when every reporting run names its analysis targets, and analysis targets never prove a
+scan of no file (semgrep's SARIF names none; its JSON report does). bandit's SARIF run keeps its
+JSON report's `metrics` in `properties`: those give its `files_scanned` (0 included) and
+`lines_scanned`, so a bandit SARIF of a folder without source is not a clean scan either.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from readypolicy.evidence.formats import stamps
+from readypolicy.evidence.formats import bandit_json, stamps
 from readypolicy.evidence.formats.findings import cvss_severity, is_security_scanner, sast_data, score, severity, tool_slug
 from readypolicy.evidence.formats.shape import items, line, mapping, message, optional_text, strings, text
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
@@ -90,6 +97,7 @@ class Sarif(Normalizer):
         tools: list[str] = []
         silent: list[str] = []
         targets: list[int | None] = []
+        lines: list[int | None] = []
         producer: Producer | None = None
         collected_at: str | None = None
         for run in map(mapping, doc["runs"]):
@@ -102,7 +110,9 @@ class Sarif(Normalizer):
                 silent.append(slug)
                 continue
             tools.append(slug)
-            targets.append(_analysis_targets(run))
+            run_files, run_lines = _scanned(run, slug)
+            targets.append(run_files)
+            lines.append(run_lines)
             producer = producer or Producer(name, optional_text(driver.get("version") or driver.get("semanticVersion")))
             rules = _RuleIndex(run)
             artifacts = items(run.get("artifacts"))
@@ -115,16 +125,15 @@ class Sarif(Normalizer):
                     continue
                 findings.append(_finding(result, rules.lookup(result), slug, artifacts, scanner))
             for invocation in map(mapping, items(run.get("invocations"))):
-                scan_errors += sum(
-                    1 for note in map(mapping, items(invocation.get("toolExecutionNotifications")))
-                    if note.get("level") == "error"
-                )
+                scan_errors += _invocation_errors(invocation)
                 collected_at = collected_at or stamps.iso(invocation.get("endTimeUtc") or invocation.get("startTimeUtc"))
         if not tools:
             raise self.fail(artifact, "no run has a 'results' list: the tool did not report, which is not a clean scan")
         known = [count for count in targets if count is not None]
         files_scanned = sum(known) if len(known) == len(targets) else None
         data = sast_data("+".join(sorted(set(tools))), findings, scan_errors, files_scanned)
+        if None not in lines:
+            data["lines_scanned"] = sum(count for count in lines if count is not None)
         data["suppressed"] = suppressed
         data["non_security"] = sum(1 for finding in findings if not finding["security"])
         warnings: tuple[str, ...] = ()
@@ -138,10 +147,33 @@ class Sarif(Normalizer):
         )
 
 
-def _analysis_targets(run: dict[str, Any]) -> int | None:
-    """How many of the run's artifacts have the role `analysisTarget`, or None when none has it (unknown)."""
+def _invocation_errors(invocation: dict[str, Any]) -> int:
+    """Scan errors of one invocation: its error-level notifications of either kind, at least 1 if it failed.
+
+    bandit reports each file it could not parse as a `toolConfigurationNotifications` error (its JSON
+    lists them under `errors`), and `executionSuccessful: false` (§3.20.14) is a tool that "failed
+    to execute properly" even when it wrote no notification: both mean files that were not scanned.
+    """
+    errors = sum(
+        1 for key in ("toolExecutionNotifications", "toolConfigurationNotifications")
+        for note in map(mapping, items(invocation.get(key))) if note.get("level") == "error"
+    )
+    return max(errors, 1) if invocation.get("executionSuccessful") is False else errors
+
+
+def _scanned(run: dict[str, Any], slug: str) -> tuple[int | None, int | None]:
+    """(files, lines of code) a run says it read, None where it does not say.
+
+    Files: how many of the run's artifacts have the role `analysisTarget` (none: unknown). A bandit
+    run says more: its `properties.metrics` are its JSON report's, one entry per file read (0 for a
+    folder without source) and `_totals.loc`, so its SARIF is held to what its JSON would be.
+    """
+    if slug == "bandit":
+        files, lines = bandit_json.scanned(mapping(run.get("properties")))
+        if files is not None:
+            return files, lines
     return sum(1 for artifact in map(mapping, items(run.get("artifacts")))
-               if "analysisTarget" in strings(artifact.get("roles"))) or None
+               if "analysisTarget" in strings(artifact.get("roles"))) or None, None
 
 
 def _is_suppressed(result: dict[str, Any]) -> bool:
