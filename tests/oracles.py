@@ -387,14 +387,23 @@ def readiness_perf_json(path: Path) -> Figures:
 
 @oracle("chaostoolkit-journal")
 def chaostoolkit_journal(path: Path) -> Figures:
-    """The run's own verdicts; passed = completed, not deviated, steady state met before and after."""
+    """The run's own verdicts; passed = completed, not deviated, steady state met before and after, and the
+    method ran as written: not a dry run, every activity succeeded, no process action exited non-zero."""
     doc = _json(path)
     states = doc.get("steady_states") or {}
     before = (states.get("before") or {}).get("steady_state_met")
     after = (states.get("after") or {}).get("steady_state_met")
+    activities_ok = all(
+        run.get("status") == "succeeded"
+        and not (run["activity"]["type"] == "action" and run["activity"]["provider"]["type"] == "process"
+                 and (run.get("output") or {}).get("status", 0) != 0)
+        for run in doc.get("run") or []
+    )
+    ran_as_written = not doc["experiment"].get("dry") and activities_ok
     return {"status": doc["status"], "deviated": doc["deviated"], "steady_state_before": before,
             "steady_state_after": after,
-            "passed": doc["status"] == "completed" and not doc["deviated"] and before is True and after is True}
+            "passed": doc["status"] == "completed" and not doc["deviated"] and before is True and after is True
+            and ran_as_written}
 
 
 # --- telemetry --------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import stat
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
@@ -172,10 +173,90 @@ every `eval`), else the pure-Python one. Both resolve and construct plain data o
 
 
 def _safe_load(text: str) -> Any:
-    """Plain data from YAML text with one of PyYAML's safe loaders, named at the call for scanners to see."""
-    if _SAFE_LOADER is not yaml.SafeLoader:
-        return yaml.load(text, Loader=yaml.CSafeLoader)
-    return yaml.load(text, Loader=yaml.SafeLoader)
+    """Plain data from YAML text with one of PyYAML's safe loaders, when every reader would read the same data.
+
+    PyYAML keeps the last of two equal keys and lets a merge key (`<<`) supply keys an explicit one
+    silently overrides, so a reader of the file (a reviewer seeing `thresholds:` tightened at the top)
+    and the gate (using a second `thresholds:` further down) would disagree on what it says. PyYAML also
+    reads YAML 1.1, where `0300` is 192, `1_000` and `4:10` are numbers and `9.5e1` is text, while YAML 1.2
+    readers (and people) read 300, text, text and 95. Such keys and plain values are refused, naming their
+    position only (never their text): quoting a value, or writing the number in plain decimal, settles it.
+    """
+    loader = _SAFE_LOADER(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _refuse_two_readings(loader, node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_CORE_INT = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
+_CORE_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_CORE_WORDS: dict[str, Any] = {
+    **dict.fromkeys(("", "~", "null", "Null", "NULL")),
+    **dict.fromkeys(("true", "True", "TRUE"), True),
+    **dict.fromkeys(("false", "False", "FALSE"), False),
+    **dict.fromkeys((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), float("inf")),
+    **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), float("-inf")),
+    **dict.fromkeys((".nan", ".NaN", ".NAN"), float("nan")),
+}
+"""YAML 1.2's core schema (spec 10.3.2) for plain scalars; anything else it reads as text."""
+
+
+def _core_reading(text: str) -> Any:
+    """What a YAML 1.2 reader makes of a plain scalar."""
+    if text in _CORE_WORDS:
+        return _CORE_WORDS[text]
+    if _CORE_INT.fullmatch(text):
+        return int(text, 8 if text.startswith("0o") else 16 if text.startswith("0x") else 10)
+    return float(text) if _CORE_FLOAT.fullmatch(text) else text
+
+
+def _same_reading(ours: Any, core: Any) -> bool:
+    """Whether PyYAML's value of a plain scalar is YAML 1.2's (a date PyYAML reads where 1.2 reads text is kept)."""
+    if isinstance(ours, date) and isinstance(core, str):
+        return True
+    if isinstance(ours, float) and isinstance(core, float) and ours != ours and core != core:  # both NaN
+        return True
+    return type(ours) is type(core) and bool(ours == core)
+
+
+def _refuse_two_readings(loader: Any, root: yaml.Node) -> None:
+    """Raise a ConstructorError at the first merge key, repeated key, or plain value YAML 1.1 and 1.2 read apart.
+
+    Values are built with the loader itself (so `1` and `0x1`, or `yes` and `true`, are one key, as in the
+    constructed data) and cached there for the construction that follows. Aliases are refused before
+    this runs, so the nodes form a tree; the walk uses a stack, never recursion.
+    """
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            if not node.style and loader.resolve(yaml.ScalarNode, node.value, (True, False)) == node.tag \
+                    and not _same_reading(loader.construct_object(node), _core_reading(node.value)):
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a plain value YAML 1.1 and YAML 1.2 read differently (quote it, or write a number "
+                    "in plain decimal)", node.start_mark)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            seen: set[Any] = set()
+            for key_node, value_node in node.value:
+                if key_node.tag == _MERGE_TAG:
+                    raise yaml.constructor.ConstructorError(None, None, "merge keys (<<) are not allowed", key_node.start_mark)
+                key = loader.construct_object(key_node, deep=True)
+                try:
+                    repeated = key in seen
+                    seen.add(key)
+                except TypeError:  # an unhashable key: construction refuses it with its own message
+                    repeated = False
+                if repeated:
+                    raise yaml.constructor.ConstructorError(None, None, "found a mapping key set twice", key_node.start_mark)
+                stack.extend((key_node, value_node))
 
 
 _OPENS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)

@@ -79,7 +79,11 @@ chaos_validation := lib.verdict(
 } else := lib.missing("chaos")
 
 # Each phase is told as it was: a hypothesis probed and not met is "not met", never "not probed".
-chaos_flaw(e) := "no steady-state hypothesis was probed" if {
+# A method that did not run as written (a dry run, a failed or non-zero action) is told first: its
+#   steady state held because no fault was injected.
+chaos_flaw(e) := sprintf("the method did not run as written: %s", [concat("; ", e.method_problems)]) if {
+	count(object.get(e, "method_problems", [])) > 0
+} else := "no steady-state hypothesis was probed" if {
 	e.steady_state_before == null
 	e.steady_state_after == null
 } else := sprintf("run %s, deviated %v, steady state before: %s / after: %s", [e.status, e.deviated, steady_word[e.steady_state_before], steady_word[e.steady_state_after]]) if {

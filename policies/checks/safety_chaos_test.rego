@@ -124,6 +124,14 @@ test_chaos_validation_fail_on_deviation if {
 	message("chaos.validation", "integration", failed_experiment("clock-skew")) == "clock skew: run completed, deviated true, steady state before: met / after: not met"
 }
 
+test_chaos_validation_fail_when_the_method_did_not_run_as_written if {
+	inp := patch("chaos", "timeout", [
+		{"op": "replace", "path": "/passed", "value": false},
+		{"op": "add", "path": "/method_problems", "value": ["a dry run (dry: actions): activities were not executed", "action 'partition' failed"]},
+	])
+	message("chaos.validation", "integration", inp) == "timeouts: the method did not run as written: a dry run (dry: actions): activities were not executed; action 'partition' failed"
+}
+
 test_chaos_validation_missing if status("chaos.validation", "integration", drop_kind("chaos")) == "missing"
 
 # chaos.matrix

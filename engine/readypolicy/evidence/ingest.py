@@ -130,8 +130,8 @@ def refuse_escaping_symlink(path: Path, tree: WorkingTree | None = None) -> None
 
 def _module_from_batch(normalized: Sequence[tuple[Artifact, Normalized]]) -> str:
     for _artifact, item in normalized:
-        if item.kind == "manifest":
-            return str(item.data["module"])
+        if item.kind == "manifest" and item.module is not None:
+            return item.module
     raise NormalizeError("no --module given and no lane manifest in the batch names one")
 
 
@@ -240,8 +240,9 @@ def ingest(
     normalized = [normalize_path(path, reader, tree) for path, reader in zip(paths, readers, strict=True)]
     module = options.module or _module_from_batch(normalized)
     for artifact, item in normalized:
-        if item.kind == "manifest" and item.data["module"] != module:
-            raise NormalizeError(f"{artifact.path}: manifest is for module {item.data['module']!r}, not {module!r}")
+        if item.module is not None and item.module != module:  # the stated name is document text: not echoed
+            raise NormalizeError(f"{artifact.path}: the {item.kind} report's 'module' field names another module "
+                                 f"than {module!r}")
     ingested_at = rfc3339(utc_now())
     records = [
         build_record(artifact, item, module, options.revision, reader.scope, ingested_at, reader.fallback_scope)

@@ -119,6 +119,9 @@ class Normalized:
     """When the tool produced the artifact (UTC RFC 3339), if the artifact says."""
     warnings: tuple[str, ...] = field(default_factory=tuple)
     """Things a person should know (e.g. skipped dependencies) that do not make the input invalid."""
+    module: str | None = None
+    """The module the artifact says it describes (a manifest's `module`, a protocol perf report's), if it
+    says; ingest refuses the artifact for any other module, so one module's report cannot stand for another's."""
 
 
 class Normalizer(ABC):

@@ -6,6 +6,13 @@ tested). So a run counts as passed only when the steady-state hypothesis was met
 after the method, the run did not deviate, and it completed; aborted, failed and interrupted runs
 never pass. Scenario slugs are the experiment's tags, slugified, in order.
 
+A completed run whose method did not do what it says tested nothing either: Chaos Toolkit carries on
+past an action that raised (its entry in `run` is `failed`) or a process action that exited non-zero
+(chaoslib only warns), and a dry run (`chaos run --dry actions|probes|activities|pause`, recorded as
+the experiment's `dry`) skips activities yet still reports the steady state met. Each such problem is
+listed in `method_problems` and the run does not pass, so "the fault could not be injected" never
+reads as "the system survived the fault".
+
 The evidence slot (scope) is the experiment's title, slugified: a journal stands for one
 experiment, and a later run of that experiment replaces the earlier one. Tags are shared by many
 experiments (every experiment of a suite carries the suite's tag), so keying by a tag let a
@@ -76,6 +83,7 @@ class ChaosToolkitJournal(Normalizer):
         if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
             raise self.fail(artifact, "experiment 'tags' must be a list of strings")
         scenarios = list(dict.fromkeys(s for s in map(slug, tags) if s))
+        method_problems = self._method_problems(artifact, experiment, doc.get("run"))
         duration = doc.get("duration")
         data: dict[str, Any] = {
             "scope": experiment_scope(title),
@@ -85,7 +93,9 @@ class ChaosToolkitJournal(Normalizer):
             "deviated": deviated,
             "steady_state_before": before,
             "steady_state_after": after,
-            "passed": status == "completed" and before is True and after is True and not deviated,
+            "method_problems": method_problems,
+            "passed": (status == "completed" and before is True and after is True and not deviated
+                       and not method_problems),
             "duration_s": float(duration) if isinstance(duration, int | float) and not isinstance(duration, bool) else None,
         }
         version = doc.get("chaoslib-version")
@@ -94,6 +104,32 @@ class ChaosToolkitJournal(Normalizer):
             producer=Producer("chaostoolkit-lib", version if isinstance(version, str) else None),
             data=data, collected_at=iso(doc.get("start")),
         )
+
+    def _method_problems(self, artifact: Artifact, experiment: dict[str, Any], runs: Any) -> list[str]:
+        """Why the method did not run as written: a dry run, or an activity that failed or exited non-zero."""
+        if runs is None:
+            runs = []
+        if not isinstance(runs, list) or not all(isinstance(run, dict) for run in runs):
+            raise self.fail(artifact, "'run' must be an array of activity runs")
+        problems: list[str] = []
+        dry = experiment.get("dry")
+        if dry not in (None, False):
+            problems.append(f"a dry run (dry: {dry if isinstance(dry, str) else 'true'}): activities were not executed")
+        for number, run in enumerate(runs, 1):
+            activity = run.get("activity")
+            activity = activity if isinstance(activity, dict) else {}
+            kind = activity.get("type") if activity.get("type") in ("action", "probe") else "activity"
+            name = activity.get("name")
+            label = f"{kind} {name!r}" if isinstance(name, str) and name else f"{kind} {number}"
+            if run.get("status") != "succeeded":
+                problems.append(f"{label} {run['status'] if isinstance(run.get('status'), str) else 'did not finish'}")
+                continue
+            output, provider = run.get("output"), activity.get("provider")
+            code = output.get("status") if isinstance(output, dict) else None
+            if (kind == "action" and isinstance(provider, dict) and provider.get("type") == "process"
+                    and isinstance(code, int) and not isinstance(code, bool) and code != 0):
+                problems.append(f"{label} exited with status {code}")
+        return problems
 
     def _steady_state(self, artifact: Artifact, states: dict[str, Any] | None, phase: str) -> bool | None:
         """Whether the hypothesis was met in a phase; None when it was not checked (no hypothesis, run cut short)."""

@@ -4,6 +4,10 @@ The report lists every contract as `<name> KEPT` or `<name> BROKEN` and ends the
 `Contracts: N kept, M broken.`; the names are read from the list and checked against that summary,
 so a truncated or hand-edited report is refused rather than read as "nothing broken".
 The banner and the details of broken contracts are ignored.
+
+A file holding more than one summary is refused: it is several runs appended together
+(`lint-imports --config a.ini > out; lint-imports --config b.ini >> out`), and reading only the first
+report let a later run's broken contracts go unread.
 """
 
 from __future__ import annotations
@@ -30,9 +34,13 @@ class ImportLinterText(Normalizer):
 
     def normalize(self, artifact: Artifact) -> Normalized:
         text = artifact.text
-        summary = _SUMMARY.search(text or "")
-        if text is None or summary is None:
+        summaries = list(_SUMMARY.finditer(text or ""))
+        if text is None or not summaries:
             raise self.fail(artifact, "no 'Contracts: N kept, M broken.' summary line")
+        if len(summaries) > 1:
+            raise self.fail(artifact, f"{len(summaries)} 'Contracts: N kept, M broken.' summaries: several lint-imports "
+                                      "reports in one file (ingest each run's report on its own)")
+        summary = summaries[0]
         kept: list[str] = []
         broken: list[str] = []
         for line in text[: summary.start()].splitlines():

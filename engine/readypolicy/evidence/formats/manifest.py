@@ -72,7 +72,8 @@ class ManifestNormalizer(Normalizer):
             data["evidence"] = self._contract(artifact, doc["evidence"])
         if "coverage" in doc:
             data["coverage"] = self._coverage(artifact, doc["coverage"])
-        return Normalized(kind=self.kind, format=self.format, producer=Producer("readypolicy-manifest"), data=data)
+        return Normalized(kind=self.kind, format=self.format, producer=Producer("readypolicy-manifest"), data=data,
+                          module=data["module"])
 
     def _contract(self, artifact: Artifact, entries: Any) -> list[dict[str, str]]:
         """The declared evidence, each entry checked: known keys, string values, a path inside the folder."""

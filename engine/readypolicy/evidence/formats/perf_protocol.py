@@ -4,6 +4,9 @@ The protocol records the CI bounds as `ci95_lower`/`ci95_upper` around p95; they
 structured `ci95` so policies judge every perf format the same way (on the upper bound). These
 figures are stated, not computed here, so a metric whose percentiles or interval contradict each
 other is refused (`order_problem`): an upper bound below its own p95 would pass any budget.
+
+The report names its module (`"module": "payments"`); ingest refuses it for any other module, so a
+copied or misfiled report of a fast module cannot pass a slow one's SLO.
 """
 
 from __future__ import annotations
@@ -52,9 +55,12 @@ class PerfProtocol(Normalizer):
         if isinstance(doc.get("slo_compliance"), dict):
             data["slo_compliance"] = doc["slo_compliance"]
         stamp = doc.get("validation_timestamp")
+        module = doc.get("module")
+        if module is not None and (not isinstance(module, str) or not module):
+            raise self.fail(artifact, "'module' must be a non-empty string")
         return Normalized(
             kind=self.kind, format=self.format, producer=Producer("readiness-protocol"), data=data,
-            collected_at=stamp if isinstance(stamp, str) else None,
+            collected_at=stamp if isinstance(stamp, str) else None, module=module,
         )
 
 

@@ -4,8 +4,10 @@
 enum value it handled, or a writer's previously valid documents are now refused (a narrowed type,
 a new required field, a tightened bound, a closed object). Widening changes are compatible.
 The walk follows the schema's structure (properties, items, prefixItems, additionalProperties,
-patternProperties, $defs/definitions, allOf/anyOf/oneOf); `$ref` targets are compared by their
-text, not resolved, so a changed reference is reported as breaking rather than guessed about.
+patternProperties, $defs/definitions, allOf/anyOf/oneOf, and every other subschema keyword); `$ref`
+targets are compared by their text, not resolved, so a changed reference is reported as breaking
+rather than guessed about. A subschema keyword that appears (`unevaluatedProperties: false`, `not`,
+`contains`) is breaking, as is any change inside `not` or `if`, where a wider subschema can refuse more.
 Paths are JSON Pointers into the schema, written `#/properties/owner`.
 """
 
@@ -15,9 +17,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-_HIGHER_IS_TIGHTER = ("minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties")
-_LOWER_IS_TIGHTER = ("maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties")
-_EXACT = ("pattern", "format", "const", "multipleOf", "$ref")
+_HIGHER_IS_TIGHTER = ("minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties", "minContains")
+_LOWER_IS_TIGHTER = ("maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties", "maxContains")
+_EXACT = ("pattern", "format", "const", "multipleOf", "$ref", "dependentRequired", "dependencies")
+_SUBSCHEMAS = ("items", "additionalItems", "contains", "propertyNames", "then", "else", "unevaluatedItems",
+               "unevaluatedProperties")
+"""Keywords holding one subschema that constrains the instance the way the subschema does: compared inside."""
+_FLIPPING = ("not", "if")
+"""Keywords whose subschema constrains the other way round (`not`) or picks a branch (`if`): any change may break."""
 _JSON_TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
 
 
@@ -61,18 +68,43 @@ def _compare(old: Any, new: Any, path: str, diff: SchemaDiff) -> None:
     _compare_enum(old, new, path, diff)
     _compare_bounds(old, new, path, diff)
     _compare_object(old, new, path, diff)
-    for keyword in ("items", "additionalItems", "contains", "not", "if", "then", "else", "propertyNames",
-                    "unevaluatedItems", "unevaluatedProperties"):
-        if isinstance(old.get(keyword), dict | bool) and isinstance(new.get(keyword), dict | bool):
-            _compare(old[keyword], new[keyword], _pointer(path, keyword), diff)
+    for keyword in (*_SUBSCHEMAS, *_FLIPPING):
+        _compare_subschema(old, new, keyword, _pointer(path, keyword), diff)
     for keyword in ("$defs", "definitions", "patternProperties", "dependentSchemas"):
         old_map, new_map = old.get(keyword), new.get(keyword)
-        if isinstance(old_map, dict) and isinstance(new_map, dict):
-            for name in sorted(set(old_map) & set(new_map)):
-                _compare(old_map[name], new_map[name], _pointer(path, keyword, name), diff)
-            for name in sorted(set(old_map) - set(new_map)):
-                diff.add(keyword == "patternProperties", _pointer(path, keyword, name), "removed-definition",
-                         f"{keyword} entry {name!r} removed")
+        old_map, new_map = (m if isinstance(m, dict) else {} for m in (old_map, new_map))
+        for name in sorted(set(old_map) & set(new_map)):
+            _compare(old_map[name], new_map[name], _pointer(path, keyword, name), diff)
+        for name in sorted(set(old_map) - set(new_map)):
+            diff.add(keyword == "patternProperties", _pointer(path, keyword, name), "removed-definition",
+                     f"{keyword} entry {name!r} removed")
+        if keyword in ("patternProperties", "dependentSchemas"):  # a new $defs entry constrains nothing by itself
+            for name in sorted(set(new_map) - set(old_map)):
+                diff.add(True, _pointer(path, keyword, name), "added-constraint", f"{keyword} entry {name!r} added")
+
+
+def _compare_subschema(old: dict[str, Any], new: dict[str, Any], keyword: str, path: str, diff: SchemaDiff) -> None:
+    """One subschema keyword: compared inside, or its arrival (a new constraint) and removal recorded.
+
+    A keyword that appears constrains what was accepted before (`unevaluatedProperties: false` closes the
+    object, `not` refuses what it matches) unless it accepts everything; one that disappears only widens.
+    Inside `not` and `if` the direction flips, so any change there counts as breaking.
+    """
+    before, after = old.get(keyword), new.get(keyword)
+    if keyword not in old and keyword not in new:
+        return
+    if keyword not in old:
+        if after is not True and after != {}:
+            diff.add(True, path, "subschema-added", f"{keyword} added: {_text(after)[:80]}")
+    elif keyword not in new:
+        diff.add(False, path, "subschema-removed", f"{keyword} removed")
+    elif isinstance(before, list) or isinstance(after, list):  # draft 7 tuple form of items
+        _compare_list(before, after, path, keyword, diff)
+    elif keyword in _FLIPPING:
+        if _text(before) != _text(after):
+            diff.add(True, path, "subschema-changed", f"{keyword} changed from {_text(before)[:60]} to {_text(after)[:60]}")
+    else:
+        _compare(before, after, path, diff)
     for keyword in ("prefixItems", "allOf", "anyOf", "oneOf"):
         _compare_list(old.get(keyword), new.get(keyword), _pointer(path, keyword), keyword, diff)
 
