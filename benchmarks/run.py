@@ -301,7 +301,7 @@ def bench_memory(bench: Bench, modules: int) -> None:
     lanes = [arg for lane in LANES for arg in ("--lane", lane)]
     runs = {
         "library evaluate()": ["library", str(bench.config_path)],
-        "cli eval --all": ["cli", "--config", str(bench.config_path), "eval", "--all", *lanes, "--no-record",
+        "cli eval --all": ["cli", "--config", str(bench.config_path), "eval", "--all", "--latest", *lanes, "--no-record",
                            "--format", "json", "--output", str(bench.work / "fleet.json")],
     }
     for label, argv in runs.items():

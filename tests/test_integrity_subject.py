@@ -201,9 +201,12 @@ def test_eval_all_decides_the_named_revision_of_every_module(project: Path, tmp_
     assert decided == [{"module": "api", "revision": "r1"}, {"module": "web", "revision": "r1"}]
     missing = run_cli("eval", "--all", "--revision", "r2", cwd=project)
     assert missing.returncode == 2 and "module 'api' at revision 'r2'" in missing.stderr
-    latest = run_cli("eval", "--all", cwd=project, env={"GITHUB_SHA": "r1"})
-    assert latest.returncode == 1  # web's latest is r2 (50%): the CI commit does not apply to a fleet
-    assert latest.stderr.startswith("readypolicy: note: ") and "each of the 2 module(s)" in latest.stderr
+    ci = run_cli("eval", "--all", "--format", "json", cwd=project, env={"GITHUB_SHA": "r1"})
+    assert ci.returncode == 0 and ci.stderr == ""  # the CI commit applies to every module, as it does to one
+    assert [record["subject"] for record in json.loads(ci.stdout)] == decided
+    latest = run_cli("eval", "--all", "--latest", cwd=project, env={"GITHUB_SHA": "r1"})
+    assert latest.returncode == 1  # web's latest is r2 (50%): --latest asks for each module's revision ingested last
+    assert latest.stderr.startswith("readypolicy: note: --latest: ") and "each of the 2 module(s)" in latest.stderr
 
 
 def test_reingest_of_older_identical_report_becomes_latest_again(project: Path, tmp_path: Path, store_url: str) -> None:

@@ -21,27 +21,40 @@ from readypolicy.wiring import Wiring
 
 def choose_subjects(
     store: Store, modules: Sequence[str], revision: str | None, every: bool, environment: tuple[str, str] | None,
+    latest: bool = False,
 ) -> tuple[list[Subject], str | None]:
     """Who is decided at which revision, and a note when the revision was picked rather than named.
 
-    A named revision is never swapped for another one. One module: `revision`, else `environment`
-    ((revision, variable) from $READYPOLICY_REVISION or the CI's commit variable), else the revision
-    ingested last (said in the note). `every`: `revision` for every module, else each module's
-    revision ingested last (a fleet's modules are built at different commits).
+    A named revision is never swapped for another one. Each module (one, several or `every` module
+    in the store): `revision`, else `environment` ((revision, variable) from $READYPOLICY_REVISION or
+    the CI's commit variable), else the revision ingested last (said in the note). `latest` skips
+    `environment`: a fleet job in CI whose modules are built at different commits asks for it.
+
+    Before `environment` applied to `every`, a CI job's `eval --all` decided each module at the
+    revision ingested last: a module whose ingest for this commit failed was decided on its previous
+    commit's passing evidence, and another branch's pipeline ingesting into the same store made this
+    commit's gate decide that branch's code; either gave exit 0.
     """
     if every:
         modules = store.modules()
         if not modules:
             raise SubjectError(f"{store.url} holds no evidence: --all has no module to decide")
-    named = (revision, "--revision") if revision is not None else None if every else environment
+    named = (revision, "--revision") if revision is not None else None if latest else environment
     if named is not None:
-        return [resolve_subject(store, m, named[0], named[1]) for m in modules], None
+        try:
+            return [resolve_subject(store, m, named[0], named[1]) for m in modules], None
+        except SubjectError as exc:
+            if every and revision is None:
+                raise SubjectError(f"{exc}; --all decides every module at {named[1]} (pass --latest to decide "
+                                   "each module at its revision ingested last)") from exc
+            raise
     subjects = [resolve_subject(store, m, None) for m in modules]
     if every:
         chosen = f"each of the {len(subjects)} module(s) at its revision ingested last"
     else:
         chosen = ", ".join(f"{s.module} at revision {s.revision}" for s in subjects) + ", the one ingested last"
-    return subjects, f"no --revision, $READYPOLICY_REVISION or CI commit variable: deciding {chosen}; pass --revision"
+    source = "--latest" if latest else "no --revision, $READYPOLICY_REVISION or CI commit variable"
+    return subjects, f"{source}: deciding {chosen}; pass --revision"
 
 
 def lane_plan(

@@ -59,8 +59,19 @@ class ReplayResult:
 
 
 def recorded_evidence(record: Mapping[str, Any], store: Store) -> tuple[EvidenceRecord, ...]:
-    """The exact evidence documents a decision names, each checked against its recorded digest."""
+    """The exact evidence documents a decision names, each checked against its recorded digest and subject.
+
+    A digest proves which document is meant, not that it is this decision's: live evaluation only
+    ever reads the subject's own slots, one document each. A record naming another revision's (or
+    module's) passing report, or two documents for one slot (the passing one first), would replay
+    "identical" while deciding the subject on evidence that was not its own or not its current one,
+    so each is refused naming the document. (An entry's kind or scope differing from the stored document's
+    already makes the replayed record differ.)
+    """
+    subject = record.get("subject") or {}
+    module, revision = subject.get("module"), subject.get("revision")
     found: list[EvidenceRecord] = []
+    slots: dict[tuple[str, str], str] = {}
     for entry in record.get("evidence") or []:
         wanted = str(entry.get("digest"))
         label = f"evidence {entry.get('kind')}/{entry.get('scope')} {wanted}"
@@ -70,6 +81,17 @@ def recorded_evidence(record: Mapping[str, Any], store: Store) -> tuple[Evidence
         problem = evidence_problem(stored)  # the same check live evaluation makes
         if problem is not None:
             raise ReplayError(f"{label} was altered in {store.url}: {problem}")
+        if (stored.module, stored.revision) != (module, revision):
+            raise ReplayError(
+                f"{label} is evidence of {stored.module}@{stored.revision}, not of the decision's subject "
+                f"{module}@{revision}: a decision is replayed only on its subject's own evidence"
+            )
+        other = slots.setdefault((stored.kind, stored.scope), stored.digest)
+        if len(slots) == len(found):  # this slot was named before: live evaluation reads one document per slot
+            raise ReplayError(
+                f"{label}: the decision names the slot {stored.kind}/{stored.scope} twice ({other} and "
+                f"{stored.digest}); a decision reads one document per slot"
+            )
         found.append(stored)
     return tuple(found)
 

@@ -72,6 +72,9 @@ class _NoBar:
 @click.option("--revision", "-r",
               help="Revision (default: $READYPOLICY_REVISION or the CI's commit variable; else the one ingested last, "
                    "with a note). With --all: every module at this revision.")
+@click.option("--latest", is_flag=True,
+              help="Decide each module at its revision ingested last, even where $READYPOLICY_REVISION or a CI commit "
+                   "variable is set (a fleet built at different commits).")
 @click.option("--bundle", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="Evaluate a built bundle.")
 @click.option("--locked", is_flag=True, help="Decide each lane with the bundle bundles/lock.json approved for it.")
 @click.option("--pack", help="Policy pack (default from config).")
@@ -98,7 +101,7 @@ class _NoBar:
 @fail_closed
 def eval_command(
     ctx: click.Context, lanes: tuple[str, ...], modules: tuple[str, ...], every: bool, revision: str | None,
-    bundle: Path | None, locked: bool, pack: str | None, engine_name: str, server: str | None, fmt: str,
+    latest: bool, bundle: Path | None, locked: bool, pack: str | None, engine_name: str, server: str | None, fmt: str,
     output: Path | None, no_record: bool, sign_decisions: bool, key: Path | None, identity_token: str | None,
     trust_config: Path | None, timestamp_url: str | None, subject_digest: str | None, vsa: bool, sign_dir: Path | None,
 ) -> None:
@@ -109,6 +112,8 @@ def eval_command(
         raise click.UsageError("--all evaluates every module in the store; drop --module")
     if not every and not modules:
         raise click.UsageError("give --module M (repeatable) or --all")
+    if latest and revision is not None:
+        raise click.UsageError("--latest picks each module's revision ingested last; drop --revision")
     if locked and bundle:
         raise click.UsageError("--locked uses the approved bundles; drop --bundle")
     if (engine_name == "opa-server") != (server is not None):
@@ -121,7 +126,7 @@ def eval_command(
         # A gate: its first lane and policy are known before the store is opened; OPA starts now (see
         # Runtime.prestart) and the Runtime ends it with the command if the evaluation never takes it.
         rt.prestart(requested[0], pack=pack, bundle=bundle)
-    subjects, picked = choose_subjects(rt.store, modules, revision, every, environment_revision())
+    subjects, picked = choose_subjects(rt.store, modules, revision, every, environment_revision(), latest)
     if picked is not None:
         note(picked)
     plan = lane_plan(rt.store, rt.lanes, subjects, requested)

@@ -24,12 +24,15 @@ from readypolicy.since import since_time
 @click.pass_context
 @fail_closed
 def report_command(ctx: click.Context, html_path: Path, since: str | None, title: str) -> None:
-    """Render the latest decision per module and lane, what blocks each module, and the trend."""
+    """Render each module's latest decision per lane at its current revision, what blocks it, and the trend."""
     since = since_time(since) if since is not None else None
     rt = runtime(ctx)
     rows = rt.store.list_decisions(since=since)
     records = [row.record for row in rows]
-    page = HtmlFormat(lanes=rt.lanes, title=title, since=since, teams=module_teams(rt.store, records)).render(records)
+    modules = {row.module for row in rows}
+    # Each module is shown at the revision `eval` decides by default: the one ingested last.
+    current = {module: revision for module in modules if (revision := rt.store.latest_revision(module)) is not None}
+    page = HtmlFormat(lanes=rt.lanes, title=title, since=since, teams=module_teams(rt.store, records),
+                      current=current).render(records)
     write_output(page, html_path)
-    modules = len({row.module for row in rows})
-    click.echo(f"wrote {html_path}: {modules} module(s), {len(rows)} decision(s)")
+    click.echo(f"wrote {html_path}: {len(modules)} module(s), {len(rows)} decision(s)")

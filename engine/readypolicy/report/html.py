@@ -6,7 +6,8 @@ and policies, so the page is rendered by Jinja2 with autoescape on for every val
 computes plain data (texts, counts, coordinates) and never writes markup, and the template
 (templates/html_page.html.j2) holds all of it. A Content-Security-Policy forbids scripts outright
 should anything slip through. Given the decision history (oldest first), the matrix shows the
-latest decision per module and lane, and the trend lines come from the whole history.
+latest decision per module and lane of the module's current revision (never another revision's,
+see `_latest_at`), and the trend lines come from the whole history.
 """
 
 from __future__ import annotations
@@ -111,22 +112,26 @@ class HtmlFormat(ReportFormat):
     name = "html"
 
     def __init__(self, lanes: Sequence[str] = (), title: str = "Readiness report", since: str | None = None,
-                 teams: Mapping[str, Team] | None = None) -> None:
+                 teams: Mapping[str, Team] | None = None, current: Mapping[str, str] | None = None) -> None:
         self.lanes = tuple(lanes)
         self.title = title
         self.since = since
         self.teams = dict(teams or {})
         """Module → owner and target lane (from manifests), for the per-team rollup."""
+        self.current = dict(current or {})
+        """Module → its current revision (the one ingested last); a module not named here shows the
+        revision of its last decision."""
 
     def render(self, records: Sequence[DecisionRecord]) -> str:
         lanes = self._lane_order(records)
-        latest: dict[tuple[str, str], DecisionRecord] = {}
-        for record in records:
-            latest[(record["subject"]["module"], record["lane"])] = record
-        modules = sorted({module for module, _lane in latest})
+        shown = {str(r["subject"]["module"]): str(r["subject"]["revision"]) for r in records}
+        shown = {module: self.current.get(module, revision) for module, revision in shown.items()}
+        latest = _latest_at(records, shown)
+        modules = sorted(shown)
         days = sorted({_day(r) for r in records})[-MAX_DAYS:]
         blocked = [(i, m) for i, m in enumerate(modules)
                    if any(cell_status(latest[(m, lane)]) in BLOCKING for lane in lanes if (m, lane) in latest)]
+        undecided = [m for m in modules if not any((m, lane) in latest for lane in lanes)]
         return _template().render(
             labels=LABELS,
             title=self.title,
@@ -135,9 +140,9 @@ class HtmlFormat(ReportFormat):
             tiles=_tiles(lanes, modules, latest),
             trend=_fleet_trend(records, days),
             lanes=lanes,
-            matrix=_matrix(lanes, modules, latest, _module_trends(records, days), {m for _i, m in blocked}),
+            matrix=_matrix(lanes, shown, latest, _module_trends(records, days), {m for _i, m in blocked}),
             details=_details(lanes, blocked, latest),
-            ready=len(modules) - len(blocked),
+            ready=len(modules) - len(blocked) - len(undecided),
             waivers=_expiring_waivers(latest, utc_now()),
             teams=_teams(rollup(latest, _latest_per_day(records), days, lanes, self.teams)),
         )
@@ -152,6 +157,21 @@ class HtmlFormat(ReportFormat):
         since = f" (since {self.since})" if self.since else ""
         return (f"{len(modules)} module(s) · {len(records)} decision(s) · {span}{since} · "
                 f"generated {rfc3339(utc_now())}")
+
+
+def _latest_at(records: Iterable[DecisionRecord], shown: Mapping[str, str]) -> dict[tuple[str, str], DecisionRecord]:
+    """(module, lane) → the last decision of the module's `shown` revision in that lane.
+
+    A lane's last decision of another revision is left out: an older revision evaluated after the
+    current one (a rollback check) or a lane the current revision was not decided for would
+    otherwise show that revision's READY in the module's row, beside its current revision's cells.
+    """
+    latest: dict[tuple[str, str], DecisionRecord] = {}
+    for record in records:
+        module = str(record["subject"]["module"])
+        if record["subject"]["revision"] == shown[module]:
+            latest[(module, record["lane"])] = record
+    return latest
 
 
 def _day(record: DecisionRecord) -> str:
@@ -225,11 +245,15 @@ def _small_spark(points: list[Point]) -> Spark:
     return _sparkline(points, width=max(60, min(180, 12 * len(points))), height=24, ceiling=None, colour="#cf222e")
 
 
-def _matrix(lanes: list[str], modules: list[str], latest: dict[tuple[str, str], DecisionRecord],
+def _matrix(lanes: list[str], shown: Mapping[str, str], latest: dict[tuple[str, str], DecisionRecord],
             trends: dict[str, list[Point]], blocked: set[str]) -> list[dict[str, Any]]:
-    """One row per module: its latest revision, a badge per lane (None: not evaluated) and its trend."""
+    """One row per module: its shown revision, a badge per lane (None: not evaluated at it) and its trend.
+
+    The figure beside the trend is the row's own blocking count (its strictest lane), not the trend's
+    last day, which may be another revision's decision.
+    """
     rows = []
-    for index, module in enumerate(modules):
+    for index, module in enumerate(sorted(shown)):
         decided = [latest[(module, lane)] for lane in lanes if (module, lane) in latest]
         cells: list[Cell | None] = []
         for lane in lanes:
@@ -243,8 +267,9 @@ def _matrix(lanes: list[str], modules: list[str], latest: dict[tuple[str, str], 
             cells.append(Cell(status, f"{LABELS[status]} · {count}" if count else LABELS[status], tip))
         points = trends.get(module, [])
         rows.append({"index": index, "module": module, "linked": module in blocked, "cells": cells,
-                     "revision": decided[-1]["subject"]["revision"] if decided else "",
-                     "spark": _small_spark(points), "now": f"{points[-1].value:g}" if points else None})
+                     "revision": shown[module],
+                     "spark": _small_spark(points),
+                     "now": str(max(blocking_count(record) for record in decided)) if decided else None})
     return rows
 
 

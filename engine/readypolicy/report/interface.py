@@ -7,12 +7,14 @@ Formats never decide anything; they only render records.
 
 from __future__ import annotations
 
+import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from typing import ClassVar
 
 from readypolicy.decision.record import status_summary
 from readypolicy.errors import ReadyPolicyError
+from readypolicy.identifiers import UNSAFE_CATEGORIES
 from readypolicy.records import CheckResult, DecisionRecord
 
 
@@ -27,6 +29,25 @@ STATUS_ORDER = {"fail": 0, "missing": 1, "warn": 2, "waived": 3, "pass": 4}
 def status_counts(record: DecisionRecord) -> dict[str, int]:
     """Checks per status (pass, fail, missing, waived, warn), waived and advisory counted apart from pass."""
     return status_summary(record["checks"])
+
+
+def printable(text: str) -> str:
+    """`text` as a report may show it: whitespace as a space, each control or invisible character as its escape.
+
+    Check messages quote evidence (file names, licences, titles), which may hold terminal escape
+    sequences or characters XML cannot carry: `pkg/app\\x1b[3A\\x1b[2K.py` in a bandit finding moved the
+    cursor up and erased the verdict line of the table in a terminal, and made the JUnit report
+    unreadable (a CI test view then shows no failure at all). Escaped, the name stays readable and
+    inert. Identifiers never hold such characters (`readypolicy.identifiers`); messages may.
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        " " if char.isspace()
+        else char.encode("unicode_escape").decode("ascii") if unicodedata.category(char) in UNSAFE_CATEGORIES
+        else char
+        for char in text
+    )
 
 
 def ordered_checks(record: DecisionRecord) -> list[CheckResult]:

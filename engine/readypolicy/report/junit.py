@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from xml.etree.ElementTree import Element, SubElement, indent, tostring  # nosec B405 - builds XML, never parses it
 
 from readypolicy.records import CheckResult, DecisionRecord
-from readypolicy.report.interface import ReportFormat, ordered_checks, status_counts
+from readypolicy.report.interface import ReportFormat, ordered_checks, printable, status_counts
 
 FAILING = ("fail", "missing")
 
@@ -22,9 +22,9 @@ def _count(record: DecisionRecord, *statuses: str) -> int:
 
 
 def _details(check: CheckResult) -> str:
-    lines = [check["message"]]
+    lines = [printable(check["message"])]
     if check.get("remediation"):
-        lines.append(f"fix: {check['remediation']}")
+        lines.append(f"fix: {printable(check['remediation'])}")
     if check.get("evidence"):
         lines.append("evidence: " + ", ".join(check["evidence"]))
     return "\n".join(lines)
@@ -77,9 +77,10 @@ class JunitFormat(ReportFormat):
                 "classname": f"{record['pack']}.{record['lane']}.{module}", "name": check["id"], "time": "0",
             })
             if check["status"] in FAILING:
-                failure = SubElement(case, "failure", {"message": check["message"], "type": check["status"]})
+                # printable: a control character in a quoted file name would make the whole file unreadable XML
+                failure = SubElement(case, "failure", {"message": printable(check["message"]), "type": check["status"]})
                 failure.text = _details(check)
             elif check["status"] == "waived":
-                SubElement(case, "skipped", {"message": check["message"]})
+                SubElement(case, "skipped", {"message": printable(check["message"])})
             elif check["status"] == "warn":
                 SubElement(case, "system-out").text = f"WARN (advisory, does not block): {_details(check)}"

@@ -12,15 +12,24 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from readypolicy.records import DecisionRecord
-from readypolicy.report.interface import ReportError, ReportFormat, ordered_checks, status_counts
+from readypolicy.report.interface import ReportError, ReportFormat, ordered_checks, printable, status_counts
 
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
 BLOCKING = ("fail", "missing")
 
 
+MARKUP = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "\\|"})
+"""What GitHub would read as markup in a cell: HTML (entities show as the characters) and the pipe."""
+
+
 def cell(text: str) -> str:
-    """Text safe inside a Markdown table cell (pipes escaped, newlines folded)."""
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """Text safe inside a Markdown table cell: newlines folded, pipes escaped, no HTML, no control character.
+
+    GitHub renders raw HTML in a cell: a check message quoting `x</td></tr></table><details>` (a
+    file name of a finding) closed the table and folded every later blocking check out of sight in
+    the job summary, and a `<tr>` could add a row of its own.
+    """
+    return printable(" ".join(str(text).split())).translate(MARKUP)
 
 
 def _verdict(record: DecisionRecord) -> str:

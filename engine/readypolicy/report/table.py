@@ -6,7 +6,7 @@ import textwrap
 from collections.abc import Iterable, Iterator, Sequence
 
 from readypolicy.records import DecisionRecord
-from readypolicy.report.interface import ReportFormat, ordered_checks, status_counts
+from readypolicy.report.interface import ReportFormat, ordered_checks, printable, status_counts
 
 MARKS = {"pass": "PASS", "fail": "FAIL", "missing": "MISSING", "waived": "WAIVED", "warn": "WARN"}
 
@@ -35,11 +35,11 @@ class TableFormat(ReportFormat):
         for check in ordered_checks(record):
             mark = MARKS.get(check["status"], check["status"].upper())
             head = f"  {mark:<8} {check['id']:<{width}}  "
-            wrapped = textwrap.wrap(check["message"], width=max(40, 110 - len(head))) or [""]
+            wrapped = textwrap.wrap(printable(check["message"]), width=max(40, 110 - len(head))) or [""]
             lines.append(head + wrapped[0])
             lines.extend(" " * len(head) + more for more in wrapped[1:])
             if check["status"] in ("fail", "missing", "warn") and check.get("remediation"):
-                lines.append(" " * len(head) + f"fix: {check['remediation']}")
+                lines.append(" " * len(head) + f"fix: {printable(check['remediation'])}")
         counts = status_counts(record)
         lines.append("  " + ", ".join(f"{n} {s}" for s, n in counts.items() if n) + "\n")
         return "\n".join(lines)
