@@ -194,6 +194,10 @@ def _safe_load(text: str) -> Any:
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_TEXT_TAG = "tag:yaml.org,2002:str"
+_CORE_NOT_TEXT_STARTS = frozenset("~nNtTfF.+-0123456789") | {""}
+"""First characters of every plain scalar YAML 1.2's core schema reads as other than text (null, booleans,
+numbers, infinities, NaN): a value PyYAML resolved as text and starting otherwise is text to both."""
 _CORE_INT = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
 _CORE_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
 _CORE_WORDS: dict[str, Any] = {
@@ -236,6 +240,8 @@ def _refuse_two_readings(loader: Any, root: yaml.Node) -> None:
     while stack:
         node = stack.pop()
         if isinstance(node, yaml.ScalarNode):
+            if node.tag == _TEXT_TAG and node.value[:1] not in _CORE_NOT_TEXT_STARTS:
+                continue  # text to both readers: most values are, and building each again costs the load twice
             if not node.style and loader.resolve(yaml.ScalarNode, node.value, (True, False)) == node.tag \
                     and not _same_reading(loader.construct_object(node), _core_reading(node.value)):
                 raise yaml.constructor.ConstructorError(
