@@ -1,6 +1,7 @@
 """`opa fmt` and `opa check --strict` over a pack's sources, with messages an author can act on.
 
-Check compiles the sources (tests included) against the restricted capabilities. OPA's own message
+Check compiles the sources (tests included) against the restricted capabilities, then makes sure no test file
+lends the policy a rule the built bundle would lack (test_isolation.py). OPA's own message
 for a removed builtin is "undefined function http.send", which reads like a typo; it is rewritten
 to say the builtin is denied and why, still at the file:line of the call.
 """
@@ -16,6 +17,7 @@ from readypolicy.engines.capabilities import is_denied
 from readypolicy.engines.opa_binary import OpaBinary
 from readypolicy.policy.interface import PolicyError, PolicySet
 from readypolicy.policy.source_tree import SourceTree, display_path, rego_sources, staged_sources
+from readypolicy.policy.test_isolation import test_isolation_problems
 
 UNDEFINED_FUNCTION = "undefined function "
 
@@ -64,7 +66,8 @@ def check_sources(opa: OpaBinary, policy: PolicySet) -> list[CheckProblem]:
             "check", "--strict", "--format", "json", "--capabilities", str(opa.capabilities_file), str(tree.directory),
         ])
         if done.returncode == 0:
-            return []
+            # It compiled with the tests loaded; the bundle leaves them out, so no test may lend the policy a rule.
+            return [CheckProblem(where, "test_isolation", message) for where, message in test_isolation_problems(opa, policy)]
         try:
             errors = json.loads(done.stdout.strip() or done.stderr)["errors"]  # OPA prints the JSON on stderr
         except (ValueError, KeyError, TypeError):

@@ -94,8 +94,38 @@ def golden_dir(directory: Path) -> Path | None:
     return None if golden is None else (directory / str(golden)).resolve()
 
 
+def config_writers(files: Mapping[str, bytes], root: str) -> list[str]:
+    """Data files whose document OPA mounts at, below or above `data.<root>.config` (it merges them all).
+
+    A data document lands at its directory's path: `<root>/config/lanes/production/thresholds/data.yaml`
+    adds keys to `data.<root>.config.lanes.production.thresholds`, and one at `<root>/` or the bundle's top
+    can hold a `config` key of its own.
+    """
+    config = (root, CONFIG_DIR)
+    writers = []
+    for path in files:
+        *mount, name = path.split("/")
+        shared = min(len(mount), len(config))
+        if name in DATA_NAMES and tuple(mount[:shared]) == config[:shared]:
+            writers.append(path)
+    return sorted(writers)
+
+
 def config_data(files: Mapping[str, bytes], root: str, pack: str) -> dict[str, Any] | None:
-    """The data document at `data.<root>.config` among a policy set's files, or None when there is none."""
+    """The data document at `data.<root>.config` among a policy set's files, or None when there is none.
+
+    It must be the only data file that writes there: readypolicy reads the catalog, enforcement, lane
+    order, waiver tables and thresholds (`requirements`, `explain`) from this one file, while OPA decides
+    on the merge of every data file mounted there. A second one (a `lanes/production/thresholds/data.yaml`
+    below `config/`, a `data.json` beside `data.yaml`) would loosen what OPA enforces while every
+    readypolicy view of the pack still shows the first file's values.
+    """
+    writers = config_writers(files, root)
+    if len(writers) > 1:
+        raise PolicyError(
+            f"pack {pack!r}: {len(writers)} data files write data.{root}.{CONFIG_DIR} ({', '.join(writers)}); OPA merges "
+            "them, readypolicy's catalog and thresholds read one: keep the pack's config in one data file"
+        )
     for name in DATA_NAMES:
         path = f"{root}/{CONFIG_DIR}/{name}"
         content = files.get(path)

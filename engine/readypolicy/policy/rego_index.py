@@ -98,6 +98,29 @@ class RegoIndex:
             asts = pool.map(lambda path: parse_module(opa, path, policy.files[path], locations=True), paths)
             return cls(dict(zip(paths, asts, strict=True)))
 
+    def package_of(self, path: str) -> str:
+        """The package a module declares, as `data.<package>`."""
+        return self._scopes[path][0]
+
+    def data_references(self, path: str) -> set[tuple[str, ...]]:
+        """Every `data` path a module's imports and rules name, imports resolved (`lib.x` → data.readiness.lib.x).
+
+        Local variables and rules of the module's own package are left out: they cannot reach another package.
+        So is the bare `data` (every `data.x` reference holds it as its first term).
+        """
+        module = self.modules[path]
+        _, imports = self._scopes[path]
+        found: set[tuple[str, ...]] = set()
+        for kind, value in _terms([module.get("imports") or [], module.get("rules") or []]):
+            if kind != "ref":
+                continue
+            first, rest = value[0], value[1:]
+            if first == "data" and rest:  # the bare `data` var is the head of every data reference
+                found.add(tuple(value))
+            elif first in imports:
+                found.add((*imports[first].split("."), *rest))
+        return found
+
     def check_rules(self, check_id: str) -> tuple[ParsedRule, ...]:
         """Definitions of the check's `result` in any package (either head form), in file and line order."""
         found = [

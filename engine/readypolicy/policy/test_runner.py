@@ -25,6 +25,7 @@ from readypolicy.engines.opa_binary import OpaBinary
 from readypolicy.policy.interface import PolicyError, PolicySet
 from readypolicy.policy.pack import golden_dir
 from readypolicy.policy.source_tree import SourceTree, display_path, staged_sources
+from readypolicy.policy.test_isolation import test_isolation_problems
 
 STATUSES = ("pass", "fail", "error", "skip")
 
@@ -96,6 +97,9 @@ def run_tests(opa: OpaBinary, policy: PolicySet) -> RegoTestReport:
     """Run every test of a source pack; compile errors are a PolicyError, failing tests are not."""
     if policy.source != "tree":
         raise PolicyError(f"{policy.origin}: tests run on a pack's sources, not on a built bundle")
+    # Tests that lend the policy a rule would pass on a policy the bundle does not hold: refuse before running them.
+    for where, problem in test_isolation_problems(opa, policy)[:1]:
+        raise PolicyError(f"{where}: {problem}")
     with staged_sources(policy.origin, policy.root) as tree:
         base = ["--capabilities", str(opa.capabilities_file), str(tree.directory)]
         results = _opa_json(opa, ["test", "--format", "json", *base], tree, policy)

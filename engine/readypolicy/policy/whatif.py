@@ -5,15 +5,14 @@ would stop (or start) being allowed into which lane, and which checks change sta
 sets are evaluated over the latest stored revision of every module, with the same evidence,
 waivers and evaluation time, through evaluate()'s batched engine path (one OPA process per policy
 per batch, never one per module). A policy set comes from a built bundle file or from a git
-revision of the pack, materialized with `git archive` into a temporary directory.
+revision of the pack, materialized from git's own blobs into a temporary directory.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import io
+import os
 import subprocess
-import tarfile
 import tempfile
 from collections import Counter
 from collections.abc import Sequence
@@ -102,10 +101,10 @@ class WhatIf:
         return Counter((c.check, c.before, c.after) for c in self.check_changes)
 
 
-def _git(top: Path, *args: str) -> bytes:
+def _git(top: Path, *args: str, stdin: bytes | None = None) -> bytes:
     try:
         done = subprocess.run(
-            ["git", "-C", str(top), *args], capture_output=True, timeout=GIT_TIMEOUT_S, check=False,
+            ["git", "-C", str(top), *args], input=stdin, capture_output=True, timeout=GIT_TIMEOUT_S, check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise RevisionError(f"cannot run git in {top}: {exc}") from exc
@@ -115,19 +114,60 @@ def _git(top: Path, *args: str) -> bytes:
     return done.stdout
 
 
+def _blobs(top: Path, commit: str) -> list[tuple[str, str, str]]:
+    """(mode, object id, path) of every file and link of the commit's tree (submodules have no blob)."""
+    entries = []
+    for record in _git(top, "ls-tree", "-r", "-z", "--full-tree", commit).split(b"\0"):
+        if record:
+            meta, _, path = record.partition(b"\t")
+            mode, kind, oid = meta.decode().split(" ")
+            if kind == "blob":
+                entries.append((mode, oid, os.fsdecode(path)))
+    return entries
+
+
+def materialize(top: Path, commit: str, work: Path) -> None:
+    """Write the commit's tree into `work` byte for byte as git stores it.
+
+    Not `git archive`: it applies the commit's own `.gitattributes`, so a file marked `export-ignore`
+    (or rewritten by `export-subst`, `eol`, `ident`) would be left out of the policy compared here while
+    every checkout, `policy build` and `eval` include it: the what-if would say "nothing would change"
+    for a rule that flips decisions.
+    """
+    entries = _blobs(top, commit)
+    output = _git(top, "cat-file", "--batch", stdin="".join(f"{oid}\n" for _, oid, _ in entries).encode())
+    offset = 0
+    for mode, oid, path in entries:
+        header_end = output.index(b"\n", offset)
+        header = output[offset:header_end].decode().split(" ")
+        if header[0] != oid or len(header) != 3:
+            raise RevisionError(f"{commit}: git cat-file did not return {path} ({oid})")
+        content = output[header_end + 1:header_end + 1 + int(header[2])]
+        offset = header_end + 2 + int(header[2])
+        target = work / path
+        if Path(path).is_absolute() or ".." in Path(path).parts:
+            raise RevisionError(f"{commit}: {path} leads outside the tree")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if mode == "120000":
+            link = os.fsdecode(content)
+            if os.path.isabs(link) or work.resolve() not in (target.parent / link).resolve().parents:
+                raise RevisionError(f"{commit}: {path} is a link out of the tree ({link})")
+            target.symlink_to(link)
+        else:
+            target.write_bytes(content)
+
+
 def pack_at_revision(revision: str, pack_directory: Path) -> PolicySet:
     """The pack at `pack_directory` as it was at git `revision` (materialized in a temporary directory)."""
     directory = pack_directory.resolve()
     top = Path(_git(directory, "rev-parse", "--show-toplevel").decode().strip())
     relative = directory.relative_to(top).as_posix()
     commit = _git(top, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}").decode().strip()
-    # The whole tree at that commit: a pack's sources may live outside its directory (../../lib).
-    archive = _git(top, "archive", "--format=tar", commit)
     with tempfile.TemporaryDirectory(prefix="readypolicy-rev-") as work:
+        # The whole tree at that commit: a pack's sources may live outside its directory (../../lib).
         try:
-            with tarfile.open(fileobj=io.BytesIO(archive), mode="r:") as tar:
-                tar.extractall(work, filter="data")
-        except (tarfile.TarError, OSError) as exc:
+            materialize(top, commit, Path(work))
+        except (OSError, ValueError) as exc:
             raise RevisionError(f"{revision}: cannot unpack {relative} from git: {exc}") from exc
         try:
             policy = load_pack(Path(work) / relative)
