@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from readypolicy.evidence.formats.latency import is_number, metric_from_samples
+from readypolicy.evidence.formats.latency import is_number, metric_from_samples, summary_problem
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
 
 
@@ -47,6 +47,8 @@ class HyperfineJson(Normalizer):
                 raise self.fail(artifact, f"{where}: the same command appears twice")
             if not isinstance(times, list) or not all(is_number(t) for t in times):
                 raise self.fail(artifact, f"{where}: 'times' must be an array of numbers (seconds)")
+            if problem := summary_problem(times, result):
+                raise self.fail(artifact, f"{where}: {problem}")
             metric = metric_from_samples((t * 1000.0 for t in times), f"{artifact.path}: {where}")
             codes = self._exit_codes(artifact, where, result, len(times))
             metric["exit_codes"] = codes

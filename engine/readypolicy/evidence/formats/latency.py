@@ -6,7 +6,9 @@ the percentile method, the interval and the field names cannot drift between for
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import math
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeGuard
 
 from readypolicy.evidence.stats import CI_METHOD, PERCENTILE_METHOD, summarize
@@ -58,6 +60,29 @@ def order_problem(metric: Mapping[str, Any]) -> str | None:
     if interval is not None and not interval["lower_ms"] <= p95 <= interval["upper_ms"]:
         return (f"CI95 of p95 [{interval['lower_ms']}, {interval['upper_ms']}] ms does not contain p95 {p95} ms"
                 " (ci95 lower <= p95 <= ci95 upper is required)")
+    return None
+
+
+def summary_problem(samples: Sequence[float], stated: Mapping[str, Any], count_key: str | None = None) -> str | None:
+    """What a report's own summary of its samples (`min`, `max`, `median`, `mean`, a count) says that the samples do not.
+
+    pytest-benchmark and hyperfine write both every run and their summary of those runs. The figures
+    are computed from the runs, so a summary that disagrees says the runs are not all there (a file
+    cut down to its fast rounds: rounds 40, max 150 ms, but 20 rounds of 2 ms kept) and a p95 and its
+    interval from them would describe a subset. Figures the report leaves out are not compared;
+    the comparison allows for the rounding of a mean summed in another order.
+    """
+    if not samples:
+        return None  # nothing to compare: summarize refuses an empty sample
+    count = stated.get(count_key) if count_key else None
+    if is_number(count) and count != len(samples):
+        return f"it states {count} {count_key} but holds {len(samples)} sample(s): a p95 of part of a run is no p95 of it"
+    computed = {"min": min(samples), "max": max(samples), "median": statistics.median(samples), "mean": statistics.fmean(samples)}
+    for key, value in computed.items():
+        claim = stated.get(key)
+        if is_number(claim) and not math.isclose(claim, value, rel_tol=1e-9):
+            return (f"its stated {key} {claim} is not the {key} of its {len(samples)} sample(s) ({value}): "
+                    "the samples are not the run the summary describes")
     return None
 
 

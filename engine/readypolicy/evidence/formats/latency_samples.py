@@ -1,7 +1,9 @@
 """A plain list of latency samples in milliseconds, for load generators that write no standard format.
 
 Three shapes are read: text with one number per line, a JSON array of numbers, or a JSON object
-`{"name": ..., "samples_ms": [...], "load_multiplier": ..., "throughput_rps": ...}`. The metric is
+`{"name": ..., "samples_ms": [...], "load_multiplier": ..., "throughput_rps": ...}`, and nothing else: a
+key this reader would ignore (`"unit": "s"` beside samples in seconds, a misspelt `load_multipler`)
+could say the samples mean something other than what is stored, so it is refused. The metric is
 named by `name`, else by the file stem (`tick.txt` → `tick`), so that a manifest budget `tick_p95_ms`
 finds it; the metric name is also the evidence scope, so one file per operation can be ingested
 side by side. The text shape is recognised only when every line of the file's head is a bare number,
@@ -76,6 +78,10 @@ class LatencySamples(Normalizer):
         self, artifact: Artifact, doc: dict[str, Any], extras: dict[str, float | None]
     ) -> tuple[list[Any], str]:
         samples = doc.get("samples_ms")
+        if unknown := len(doc.keys() - {"name", "samples_ms", *extras}):
+            raise self.fail(artifact, f"the object holds {unknown} key(s) besides name, samples_ms, load_multiplier and "
+                                      "throughput_rps (a unit? a misspelt field?): samples_ms are read as milliseconds and "
+                                      "nothing else is read, so the file must say nothing else")
         if not isinstance(samples, list):
             raise self.fail(artifact, "'samples_ms' must be an array of numbers")
         for key in extras:

@@ -37,14 +37,16 @@ class OsvScannerJson(Normalizer):
         vulns: list[dict[str, Any]] = []
         packages: set[tuple[str, str, str]] = set()
         listed_all = False
-        for source in map(mapping, doc["results"]):
-            for entry in map(mapping, items(source.get("packages"))):
+        for position, source in enumerate(map(mapping, doc["results"])):
+            for number, entry in enumerate(map(mapping, items(source.get("packages")))):
                 package = mapping(entry.get("package"))
                 name, version = text(package.get("name")), text(package.get("version"))
                 if not name:
                     raise self.fail(artifact, "a package has no name")
                 packages.add((text(package.get("ecosystem")), name, version))
                 advisories = [mapping(v) for v in items(entry.get("vulnerabilities"))]
+                if problem := _ungrouped(advisories, items(entry.get("groups"))):
+                    raise self.fail(artifact, f"results[{position}].packages[{number}]: {problem}")
                 listed_all = listed_all or not advisories
                 vulns.extend(_grouped(name, version or None, advisories, items(entry.get("groups"))))
         return Normalized(
@@ -52,6 +54,24 @@ class OsvScannerJson(Normalizer):
             data=dependencies_data("osv-scanner", len(packages), vulns, audited_complete=listed_all),
             warnings=() if listed_all else ("osv-scanner lists only vulnerable packages here; 'audited' counts only those",),
         )
+
+
+def _ungrouped(advisories: list[dict[str, Any]], groups: list[Any]) -> str | None:
+    """Why some advisory of a package would be in no row, or None when every one is.
+
+    A group is one row and an advisory outside every group would be counted nowhere. osv-scanner
+    puts each advisory in exactly one group (its own code indexes the group of every advisory), so
+    a report holding one outside them all, or one without an id, was not written as osv-scanner
+    writes it.
+    """
+    ids = [text(advisory.get("id")) for advisory in advisories]
+    if not all(ids):
+        return "an advisory has no id"
+    if not groups:
+        return None  # before groups existed: each advisory is its own row
+    grouped = {vuln_id for group in groups for vuln_id in strings(mapping(group).get("ids"))}
+    outside = sum(1 for vuln_id in ids if vuln_id not in grouped)
+    return f"{outside} advisory(ies) in no group: osv-scanner puts each in one, so they would count nowhere" if outside else None
 
 
 def _grouped(name: str, version: str | None, advisories: list[dict[str, Any]], groups: list[Any]) -> list[dict[str, Any]]:

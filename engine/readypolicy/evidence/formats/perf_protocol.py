@@ -3,7 +3,9 @@
 The protocol records the CI bounds as `ci95_lower`/`ci95_upper` around p95; they are kept as a
 structured `ci95` so policies judge every perf format the same way (on the upper bound). These
 figures are stated, not computed here, so a metric whose percentiles or interval contradict each
-other is refused (`order_problem`): an upper bound below its own p95 would pass any budget.
+other is refused (`order_problem`): an upper bound below its own p95 would pass any budget. So is
+an interval stated without a `sample_size` of at least MIN_SAMPLES_FOR_CI, the least readypolicy
+computes one from.
 
 The report names its module (`"module": "payments"`); ingest refuses it for any other module, so a
 copied or misfiled report of a fast module cannot pass a slow one's SLO.
@@ -15,6 +17,7 @@ from typing import Any
 
 from readypolicy.evidence.formats.latency import order_problem
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
+from readypolicy.evidence.stats import MIN_SAMPLES_FOR_CI
 
 
 class PerfProtocol(Normalizer):
@@ -40,6 +43,8 @@ class PerfProtocol(Normalizer):
             if missing:
                 raise self.fail(artifact, f"metric {position} lacks {', '.join(missing)}")
             has_ci = isinstance(item.get("ci95_lower"), int | float) and isinstance(item.get("ci95_upper"), int | float)
+            if has_ci and (problem := _too_few_for_an_interval(item.get("sample_size"))):
+                raise self.fail(artifact, f"metric {position}: {problem}")
             metrics[name] = {
                 "sample_size": item.get("sample_size"),
                 "p50_ms": item["p50_ms"], "p95_ms": item["p95_ms"], "p99_ms": item["p99_ms"],
@@ -62,6 +67,21 @@ class PerfProtocol(Normalizer):
             kind=self.kind, format=self.format, producer=Producer("readiness-protocol"), data=data,
             collected_at=stamp if isinstance(stamp, str) else None, module=module,
         )
+
+
+def _too_few_for_an_interval(sample_size: Any) -> str | None:
+    """Why a stated CI95 of p95 cannot come from `sample_size` samples, or None when it can.
+
+    readypolicy computes no p95 interval below MIN_SAMPLES_FOR_CI samples (fewer than one sample lies
+    above the 95th percentile); a report stating one from 5 samples, or without saying from how many,
+    would be judged on a bound no such sample supports.
+    """
+    if not isinstance(sample_size, int) or isinstance(sample_size, bool):
+        return "states a CI95 of p95 but no integer sample_size: the interval's sample cannot be told"
+    if sample_size < MIN_SAMPLES_FOR_CI:
+        return (f"states a CI95 of p95 from {sample_size} sample(s); a p95 interval needs at least "
+                f"{MIN_SAMPLES_FOR_CI} (below that fewer than one sample lies above p95)")
+    return None
 
 
 NORMALIZER = PerfProtocol()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from readypolicy.evidence.formats.latency import all_numbers, is_number, metric_from_samples, order_problem
+from readypolicy.evidence.formats.latency import all_numbers, is_number, metric_from_samples, order_problem, summary_problem
 from readypolicy.evidence.formats.stamps import iso
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
 from readypolicy.evidence.stats import PERCENTILE_METHOD
@@ -55,6 +55,8 @@ class PytestBenchmarkJson(Normalizer):
             if isinstance(data, list) and data:
                 if not all_numbers(data):
                     raise self.fail(artifact, f"{where}: stats.data must be numbers (seconds)")
+                if problem := summary_problem(data, stats, count_key="rounds"):
+                    raise self.fail(artifact, f"{where}: {problem}")
                 metrics[name] = metric_from_samples((v * 1000.0 for v in data), f"{artifact.path}: {where}")
             else:
                 metrics[name] = self._from_summary(artifact, where, stats)
