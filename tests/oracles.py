@@ -322,9 +322,9 @@ def ruff_json(path: Path) -> Figures:
 
 @oracle("mypy-text")
 def mypy_text(path: Path) -> Figures:
-    """mypy's console output: `file:line: error: ... [code]` lines and the closing `Found N errors in M files` / `Success:`."""
+    """mypy's console output: `file:line[:col[:end_line:end_col]]: error: ... [code]` lines and the closing summary."""
     lines = path.read_text(encoding="utf-8").splitlines()
-    errors = [line.split(":", 1)[0] for line in lines if re.match(r"^\S[^:]*:\d+(:\d+)?: error: ", line)]
+    errors = [line.split(":", 1)[0] for line in lines if re.match(r"^\S[^:]*:\d+(:\d+){0,3}: error: ", line)]
     checked = re.search(r"(?:checked|found in) (\d+) source file", lines[-1])
     return {"total": len(errors), "files_with_findings": len(set(errors)),
             "files_checked": int(checked[1]) if checked else None, "findings.*.file": unordered(errors)}

@@ -5,7 +5,10 @@ errors), and ends with a summary: `Found N errors in M files (checked K source f
 `Success: no issues found in K source files`. The summary is required, and the errors counted must
 agree with it: without it a log cut short (or a crash) would read as fewer errors than there were.
 With `--pretty` a message wraps onto unindented lines and is followed by an indented source snippet;
-both belong to the message above them. `files_checked` is K (what `checked K source files` says).
+both belong to the message above them.
+`--show-error-end` adds the end line and column to each position (`m.py:2:12:2:14: error: ...`), and
+`--show-error-context` a note naming the function or class before its errors; both are read, an
+error without a line keeps `line` null. `files_checked` is K (what `checked K source files` says).
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ from readypolicy.evidence.formats.shape import MESSAGE_LIMIT
 from readypolicy.evidence.interface import Artifact, Normalized, Normalizer, Producer
 
 _MESSAGE = re.compile(
-    r"^(?P<file>[^\s:][^:]*):(?P<line>\d+)(?::(?P<column>\d+))?: (?P<severity>error|note|warning): (?P<text>.*)$")
+    r"^(?P<file>[^\s:][^:]*):(?:(?P<line>\d+)(?::(?P<column>\d+)(?::\d+:\d+)?)?:)? "
+    r"(?P<severity>error|note|warning): (?P<text>.*)$")
+"""`file:line[:col[:end_line:end_col]]: severity: text`; the position is left out of context notes
+(`--show-error-context`: `m.py: note: In function "f":`) and of errors that belong to a whole file."""
 _FOUND = re.compile(r"^Found (?P<errors>\d+) errors? in (?P<files>\d+) files? "
                     r"\((?:checked (?P<checked>\d+) source files?|errors prevented further checking)\)$")
 _SUCCESS = re.compile(r"^Success: no issues found in (?P<checked>\d+) source files?$")
@@ -77,7 +83,8 @@ def _finding(message: dict[str, Any]) -> dict[str, Any]:
     code = _CODE.search(message["text"])
     text = message["text"][: code.start()] if code else message["text"]
     return {
-        "rule": code["code"] if code else "error", "name": None, "file": message["file"], "line": int(message["line"]),
+        "rule": code["code"] if code else "error", "name": None, "file": message["file"],
+        "line": int(message["line"]) if message["line"] else None,
         "column": int(message["column"]) if message["column"] else None,
         "message": " ".join(text.split())[:MESSAGE_LIMIT], "fixable": False,
     }
