@@ -360,6 +360,27 @@ def test_audit_archive_carries_the_tsa_root_that_checks_its_timestamp(
     assert "trusted root packed in the archive" in checked.stderr
 
 
+def test_a_tsa_root_packed_in_the_archive_does_not_satisfy_a_required_timestamp(
+    stack: SigstoreStack, keyed: SignedProject, tmp_path: Path,
+) -> None:
+    """The packed root is the exporter's choice (a key holder's own TSA would do): under
+    `require_timestamp` it said "trusted" and exit 0, where `verify` insists on a pinned root."""
+    out = tmp_path / "audit.tar.gz"
+    exported = keyed.cli("audit", "export", "--decision", keyed.record()["decision_id"], "-o", out, "--key",
+                         keyed.private_key, "--trusted-root", stack.tsa_trusted_root)
+    assert exported.returncode == 0, exported.stderr
+    auditor = tmp_path / "auditor"
+    auditor.mkdir()
+    required = {"READYPOLICY_OPA": str(OPA), "READYPOLICY_REQUIRE_TIMESTAMP": "true"}
+    packed = run_cli("audit", "verify", out, "--key", keyed.public_key, cwd=auditor, env=required)
+    assert packed.returncode == 2, packed.stdout
+    assert "a trusted timestamp is required" in packed.stderr and "trusted (" not in packed.stdout
+    pinned = run_cli("audit", "verify", out, "--key", keyed.public_key, "--trusted-root", stack.tsa_trusted_root,
+                     cwd=auditor, env=required)
+    assert pinned.returncode == 0, pinned.stderr
+    assert f"trusted (RFC 3161 timestamp by {_tsa_subject(stack)})" in pinned.stdout
+
+
 def test_timestamp_url_is_for_key_signing_and_settings_parse(stack: SigstoreStack, keyless: Signed) -> None:
     keyless_with_tsa = run_cli("sign", keyless.decision, "--identity-token", stack.issuer.token(ALICE),
                                "--trust-config", stack.trust_config, "--timestamp-url", stack.tsa_url, cwd=keyless.root)

@@ -26,6 +26,7 @@ from readypolicy.audit.export import (
     MANIFEST,
     MANIFEST_SIGNATURE,
     POLICY_DIR,
+    SIGNATURE,
     AuditArchive,
     AuditArchiveError,
     artifacts_text,
@@ -208,10 +209,19 @@ def check_archive(archive: AuditArchive, verifier: BundleVerifier, origin: str) 
     _check_members(archive, manifest, origin)
 
 
-def verify_archive(path: Path, verifier: BundleVerifier, engine: RegoEngine, cache_dir: Path) -> ArchiveVerification:
-    """Verify the signed decision and the signed manifest, cross-check the side files, then replay offline."""
+def verify_archive(path: Path, verifier: BundleVerifier, engine: RegoEngine, cache_dir: Path,
+                   require_timestamp: bool = False) -> ArchiveVerification:
+    """Verify the signed decision and the signed manifest, cross-check the side files, then replay offline.
+
+    `require_timestamp` holds the decision's signature (not the manifest's, which export never
+    timestamps) to a time a third party vouched for, as `verify --require-timestamp` does.
+    """
     archive = read_archive(path)
     verified = verify_decision(archive.record, archive.bundle, verifier, origin=f"{path}:{DECISION}")
+    if require_timestamp and verified.verified.time_source is None:
+        raise AuditArchiveError(f"{path}:{SIGNATURE}: a trusted timestamp is required, but the decision's signing time "
+                                "is only the signer's claim (verify its RFC 3161 timestamp with --trusted-root naming "
+                                "a TSA you pinned)")
     check_archive(archive, verifier, str(path))
     chain = check_chain(archive.members, archive.record, verifier, str(path))
     with tempfile.TemporaryDirectory(prefix="readypolicy-audit-") as work:

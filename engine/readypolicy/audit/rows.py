@@ -11,6 +11,7 @@ says; each `decision` entry must name a stored decision (decisions are never del
 from __future__ import annotations
 
 from readypolicy.decision.record import record_id
+from readypolicy.store.chain import removed_here
 from readypolicy.store.interface import AuditEntry, DecisionRow, Store
 
 _DECISION_FIELDS = ("lane", "allow", "policy_digest", "revision")
@@ -65,8 +66,7 @@ def ingest_problems(store: Store, entries: list[AuditEntry]) -> list[str]:
     stored = {record.digest: record for module in store.modules() for record in store.list_evidence(module)}
     problems: list[str] = []
     for entry in reversed(entries):  # a prune removes what was ingested before it
-        if entry.action == "prune":
-            pruned.update(str(item) for item in entry.details.get("digests") or [])
+        pruned.update(removed_here(entry))
         if entry.action != "ingest":
             continue
         evidence_digest = str(entry.details.get("digest"))

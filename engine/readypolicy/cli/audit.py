@@ -27,7 +27,9 @@ from readypolicy.cli.sign import (
     exit_if_unexpected,
     expectation_options,
     report_replay,
+    require_timestamp_option,
     signer_from_options,
+    timestamp_required,
     verifier_from_options,
     verifier_options,
 )
@@ -189,16 +191,22 @@ def export_command(ctx: click.Context, decision_id: str, output: Path, bundle_pa
 @audit_group.command("verify")
 @click.argument("archive", metavar="ARCHIVE.tar.gz", type=_FILE)
 @verifier_options
+@require_timestamp_option
 @expectation_options
 @click.pass_context
 @fail_closed
 def verify_archive_command(ctx: click.Context, archive: Path, key: Path | None, cert_identity: str | None,
                            cert_oidc_issuer: str | None, offline: bool, trusted_root: Path | None,
-                           expect_module: str | None, expect_lane: str | None, expect_revision: str | None,
-                           expect_pack: str | None, require_allow: bool) -> None:
-    """Verify an audit archive's signature and replay its decision from the archive alone (no store)."""
+                           require_timestamp: bool | None, expect_module: str | None, expect_lane: str | None,
+                           expect_revision: str | None, expect_pack: str | None, require_allow: bool) -> None:
+    """Verify an audit archive's signature and replay its decision from the archive alone (no store).
+
+    A required timestamp must verify against a root the auditor pinned (`--trusted-root`): the root
+    packed in the archive is the exporter's choice, so it never satisfies the requirement.
+    """
     rt = runtime(ctx)
-    carried = read_archive(archive).trusted_root if key is not None and trusted_root is None else None
+    required = timestamp_required(ctx, require_timestamp)
+    carried = read_archive(archive).trusted_root if key is not None and trusted_root is None and not required else None
     with tempfile.TemporaryDirectory(prefix="readypolicy-audit-root-") as work:
         if carried is not None:
             trusted_root = Path(work) / TRUSTED_ROOT
@@ -206,7 +214,7 @@ def verify_archive_command(ctx: click.Context, archive: Path, key: Path | None, 
             warn(f"{archive}: its timestamp is checked against the trusted root packed in the archive; "
                  "pin your own copy of the TSA's root with --trusted-root")
         verifier = verifier_from_options(key, cert_identity, cert_oidc_issuer, offline, trusted_root, str(archive))
-    result = verify_archive(archive, verifier, rt.engine(), rt.cache_dir)
+    result = verify_archive(archive, verifier, rt.engine(), rt.cache_dir, require_timestamp=required)
     for line in summary_lines(result.verified):
         click.echo(line)
     click.echo(f"  chain:    {result.chain or 'not anchored (export with --checkpoint to pack the audit chain)'}")

@@ -162,6 +162,23 @@ def verifier_from_options(key: Path | None, identity: str | None, issuer: str | 
     return SigstoreVerifier(policy, trusted_root=trusted_root, offline=offline, origin=origin)
 
 
+def require_timestamp_option(command: F) -> F:
+    """`--require-timestamp` (default from `require_timestamp` / READYPOLICY_REQUIRE_TIMESTAMP; `verify`, `audit verify`)."""
+    return click.option(
+        "--require-timestamp", is_flag=True, default=None,
+        help="Fail unless an RFC 3161 timestamp from a --trusted-root TSA vouches for the signing time. "
+             "Env: READYPOLICY_REQUIRE_TIMESTAMP.",
+    )(command)
+
+
+def timestamp_required(ctx: click.Context, flag: bool | None) -> bool:
+    """The flag when given, else the project setting: one reading for every command that checks a decision's time."""
+    if flag is not None:
+        return flag
+    config = configured(ctx)
+    return config is not None and config.require_timestamp
+
+
 def verifier_options(command: F) -> F:
     """The options that say whom to trust: a public key, or a keyless identity and its issuer."""
     for option in reversed((
@@ -210,9 +227,7 @@ def exit_if_unexpected(ctx: click.Context, decision: dict[str, Any], module: str
 @verifier_options
 @click.option("--cert-identity-regexp", help="Keyless: regular expression the whole signer identity must match.")
 @click.option("--cert-oidc-issuer-regexp", help="Keyless: regular expression the whole OIDC issuer must match.")
-@click.option("--require-timestamp", is_flag=True, default=None,
-              help="Fail unless an RFC 3161 timestamp from a --trusted-root TSA vouches for the signing time. "
-                   "Env: READYPOLICY_REQUIRE_TIMESTAMP.")
+@require_timestamp_option
 @click.option("--replay", is_flag=True,
               help="Then decide again from the stored evidence, recorded policy, time and waivers; exit 2 if it differs.")
 @click.option("--policy-bundle", type=_FILE,
@@ -232,13 +247,10 @@ def verify(ctx: click.Context, decision_path: Path, bundle_path: Path | None, ke
     """
     if policy_bundle is not None and not replay:
         raise click.UsageError("--policy-bundle is only used with --replay")
-    if require_timestamp is None:
-        config = configured(ctx)
-        require_timestamp = config is not None and config.require_timestamp
     bundle_path = bundle_path or default_bundle_path(decision_path)
     verifier = verifier_from_options(key, cert_identity, cert_oidc_issuer, offline, trusted_root, str(bundle_path),
                                      identity_regexp=cert_identity_regexp, issuer_regexp=cert_oidc_issuer_regexp,
-                                     require_timestamp=require_timestamp)
+                                     require_timestamp=timestamp_required(ctx, require_timestamp))
     decision = read_decision(decision_path)
     bundle = read_bundle(bundle_path)
     result = verify_decision(decision, bundle, verifier, origin=str(decision_path))

@@ -12,7 +12,7 @@ decides only while it is the newest signed approval the log recorded for its lan
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,7 +29,8 @@ from readypolicy.policy.approval import (
 from readypolicy.policy.bundle_read import read_bundle
 from readypolicy.policy.interface import PolicyError, PolicySet
 from readypolicy.safeio import UnsafeInputError, exclusive_directory, loads_json, read_limited, write_atomic
-from readypolicy.store.interface import Store
+from readypolicy.store.copy import origin
+from readypolicy.store.interface import AuditEntry, Store
 
 if TYPE_CHECKING:
     from readypolicy.signing import Signer
@@ -205,29 +206,45 @@ def check_newest(lock_path: Path, entry: LockEntry, approval: Approval, store: S
     must record the statement that verified (`approval`), so an older approval file restored beside
     the bundle is refused too. Unsigned `lock` entries do not move the anchor. A store with no signed
     entry for the lane (a fresh store) cannot tell, so the entry is refused.
+
+    "Newest" must be the same entry by chain position and by the time each approval was first
+    logged (`store.copy.origin`): `store copy` appends another store's older approvals after this
+    store's newer ones, so chain order alone would make a replaced approval current again, and
+    times alone come from different writers' clocks. When the two disagree nothing can tell which
+    approval is current, and the entry is refused until the approver approves again.
     """
-    lane_newest: dict[str, Any] | None = None
-    statement: str | None = None
-    for audit in store.audit_entries(action="lock"):
-        details = audit.details
-        if details.get("pack") != entry.pack or not details.get("signed_statement"):
-            continue
-        if entry.lane in (details.get("lanes") or []):
-            lane_newest = {**details, "seq": audit.seq, "at": audit.at}
-        if details.get("sha256") == entry.sha256:
-            statement = str(details["signed_statement"])
+    signed = [audit for audit in store.audit_entries(action="lock")
+              if audit.details.get("pack") == entry.pack and audit.details.get("signed_statement")]
     where = f"{lock_path}: {entry.pack}/{entry.lane}"
-    if lane_newest is None:
+    lane = _newest([audit for audit in signed if entry.lane in (audit.details.get("lanes") or [])],
+                   lambda details: (details.get("bundle"), details.get("sha256")), where)
+    if lane is None:
         raise LockError(f"{where}: the store {store.url} records no signed approval of this lane in its audit log, "
                         "so it cannot tell whether the lock is current; approve with `readypolicy policy approve "
                         "--key` against this store")
-    if (lane_newest.get("bundle"), lane_newest.get("sha256")) != (entry.bundle, entry.sha256):
+    if (lane.details.get("bundle"), lane.details.get("sha256")) != (entry.bundle, entry.sha256):
         raise LockError(f"{where}: the lock names {entry.bundle} ({entry.revision}), but the newest signed approval in "
-                        f"the audit log (entry {lane_newest['seq']}, {lane_newest['at']}) is {lane_newest.get('bundle')} "
-                        f"({lane_newest.get('revision')}): the lock was rolled back or edited")
-    if statement != approval.statement_digest:
+                        f"the audit log (entry {lane.seq}, {origin(lane)['at']}) is {lane.details.get('bundle')} "
+                        f"({lane.details.get('revision')}): the lock was rolled back or edited")
+    same_bytes = _newest([audit for audit in signed if audit.details.get("sha256") == entry.sha256],
+                         lambda details: details.get("signed_statement"), where)
+    if same_bytes is None or same_bytes.details.get("signed_statement") != approval.statement_digest:
         raise LockError(f"{where}: the signed approval beside {entry.bundle} is not the one the audit log recorded "
                         "last for these bytes: an older approval file was restored")
+
+
+def _newest(entries: list[AuditEntry], fact: Callable[[dict[str, Any]], Any], where: str) -> AuditEntry | None:
+    """The newest entry, when chain position and first-logged time agree on the `fact` it records."""
+    if not entries:
+        return None
+    by_chain = entries[-1]
+    by_time = max(entries, key=lambda audit: (str(origin(audit)["at"]), audit.seq))
+    if fact(by_chain.details) != fact(by_time.details):
+        raise LockError(f"{where}: the audit log cannot tell which signed approval is newest: entry {by_chain.seq} is "
+                        f"last in the chain but entry {by_time.seq} was logged later ({origin(by_time)['at']}), and "
+                        "they differ (a store copy merged an older approval after a newer one, or the writers' clocks "
+                        "disagree); approve the bundle again with `readypolicy policy approve --key`")
+    return by_chain
 
 
 def _checked_bundle(lock_path: Path, entry: LockEntry) -> PolicySet:

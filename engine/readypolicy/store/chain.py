@@ -74,6 +74,18 @@ def evidence_problems(store: Store, entries: list[AuditEntry]) -> list[str]:
     return problems + event_problems(store.ingest_events(), entries)
 
 
+def removed_here(entry: AuditEntry) -> set[str]:
+    """The evidence digests an entry says were removed from this store: a `prune` entry's, unless copied.
+
+    `store copy` replays another store's `prune` entries (with `copied_from`) but deletes nothing
+    here; taken as a removal, a copied prune would excuse this store's rows and events of the same
+    documents being deleted, and would report their still-stored events as unlogged.
+    """
+    if entry.action != "prune" or "copied_from" in entry.details:
+        return set()
+    return {str(item) for item in entry.details.get("digests") or []}
+
+
 def event_problems(events: list[IngestEvent], entries: list[AuditEntry]) -> list[str]:
     """Ingest events (oldest first, as the store orders them) that the chain's `ingest` entries do not vouch for.
 
@@ -94,8 +106,7 @@ def event_problems(events: list[IngestEvent], entries: list[AuditEntry]) -> list
     pruned: set[str] = set()
     problems: list[str] = []
     for entry in reversed(entries):  # a prune removes the events of documents ingested before it
-        if entry.action == "prune":
-            pruned.update(str(item) for item in entry.details.get("digests") or [])
+        pruned.update(removed_here(entry))
         if entry.action != "ingest" or str(entry.details.get("digest")) in pruned:
             continue
         event_id = entry.details.get("event_id")
