@@ -142,7 +142,8 @@ def test_lcov_summary_only_files_keep_their_summaries(tmp_path: Path) -> None:
     """A file with no DA lines anywhere is still counted from its records' LF/LH, summed over records."""
     project, honest, counts = _honest_project(tmp_path)
     attack, _ = _with_record(
-        tmp_path, honest, "SF:src/payments/extra.py\nLF:10\nLH:4\nend_of_record\nSF:src/payments/extra.py\nLF:6\nLH:6\n",
+        tmp_path, honest,
+        "SF:src/payments/extra.py\nLF:10\nLH:4\nend_of_record\nSF:src/payments/extra.py\nLF:6\nLH:6\nend_of_record\n",
     )
     assert _ingest(project, attack).exit_code == 0
     covered, total = counts[0] + 4 + 6, counts[1] + 10 + 6

@@ -6,10 +6,17 @@ cache is writable by whoever runs readypolicy, so a name is never trusted: every
 staged tree with the policy set's files byte for byte (about a millisecond for the default pack), and
 a tree that differs (an edited or added file, a symlink) is refused. Otherwise OPA would run Rego that
 no digest in the decision names.
+
+A built bundle is staged the same way, from the members `bundle_read` read and the digest covers,
+never handed to OPA as the archive: Python's tarfile and OPA's Go reader do not read every archive
+alike (a contiguous-file member, type `'7'`, is a file to one and skipped by the other; a PAX global
+header renames the members after it for one only), so a bundle whose digest matched could make OPA
+run without a rule file the decision named.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -42,10 +49,9 @@ def bundle_manifest(policy: PolicySet) -> dict[str, Any]:
 
 
 def load(policy: PolicySet, cache_dir: Path) -> LoadedPolicy:
-    """A loadable location for the policy set: the bundle file itself, or a staged directory checked byte for byte."""
+    """A loadable location for the policy set: a staged directory checked byte for byte."""
     loaded = location(policy, cache_dir)
-    if policy.source != "bundle":
-        verify_tree(policy, loaded.path)
+    verify_tree(policy, loaded.path)
     return loaded
 
 
@@ -55,9 +61,7 @@ def location(policy: PolicySet, cache_dir: Path) -> LoadedPolicy:
     Only for starting OPA ahead (`Runtime.prestart`): OPA reads its input before the bundle, and the
     evaluation that hands it the input calls `load`, whose check runs before that.
     """
-    if policy.source == "bundle":
-        return LoadedPolicy(path=policy.origin, digest=policy.digest, revision=policy.revision)
-    target = cache_dir / "policies" / f"{policy.pack}@{policy.version}-{policy.digest.removeprefix('sha256:')}"
+    target = cache_dir / "policies" / staged_name(policy)
     if not target.is_dir():
         import shutil  # only when a pack is staged for the first time, not on every gate
         import tempfile
@@ -72,6 +76,18 @@ def location(policy: PolicySet, cache_dir: Path) -> LoadedPolicy:
             if not target.is_dir():
                 raise
     return LoadedPolicy(path=target, digest=policy.digest, revision=policy.revision)
+
+
+def staged_name(policy: PolicySet) -> str:
+    """The staged directory's name: pack, version and digest, and for a bundle the hash of its `.manifest` too.
+
+    The digest covers the files only; a bundle's metadata (lanes, levels, description) may differ from a
+    source tree's of the same digest, and a directory staged for one would be refused for the other.
+    """
+    name = f"{policy.pack}@{policy.version}-{policy.digest.removeprefix('sha256:')}"
+    if policy.source == "bundle":
+        name += f"-bundle-{hashlib.sha256(manifest_bytes(policy)).hexdigest()[:16]}"
+    return name
 
 
 def manifest_bytes(policy: PolicySet) -> bytes:

@@ -10,6 +10,9 @@ top would count lines twice or lines that do not exist. Only a file without per-
 back to its records' summaries, summed. Any record whose hit count is above its found count
 (`LH` > `LF`, `BRH` > `BRF`, `FNH` > `FNF`) is refused: no tool writes one.
 Branch coverage is null when no record mentions branches, so "not measured" is not "0%".
+Every record must end with its `end_of_record` line, as every LCOV writer ends it: a tracefile cut
+off mid-record (the writer killed, the disk full) holds only the first lines of its last file, and
+those lines are the ones counted (29% read as 100%), so a record left open is refused.
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ class Lcov(Normalizer):
         for number, raw_line in enumerate(artifact.text.splitlines(), start=1):
             tag, _, value = raw_line.strip().partition(":")
             if tag == "SF":
-                self._close(artifact, record)
+                self._refuse_open(artifact, record)
                 record = _Record(number, files.setdefault(report_path(value), _SourceFile()))
             elif record is None:
                 continue
@@ -80,10 +83,18 @@ class Lcov(Normalizer):
                     _read(record, tag, value)
                 except ValueError as exc:
                     raise self.fail(artifact, f"line {number}: bad {tag} record (a number in it is malformed)") from exc
-        self._close(artifact, record)
+        self._refuse_open(artifact, record)
         if not files:
             raise self.fail(artifact, "no SF: source file records")
         return Normalized(kind=self.kind, format=self.format, producer=Producer("lcov"), data=self._coverage(artifact, files))
+
+    def _refuse_open(self, artifact: Artifact, record: _Record | None) -> None:
+        """Refuse a record still open where another starts or the file ends: the tracefile was cut off."""
+        if record is not None:
+            raise self.fail(
+                artifact, f"the record starting at line {record.start} (SF) has no end_of_record: the tracefile is "
+                "cut off (its writer stopped mid-record) and would count only the lines written",
+            )
 
     def _close(self, artifact: Artifact, record: _Record | None) -> None:
         """Refuse a record that hits more than it found; otherwise fold its summary into its file's."""
