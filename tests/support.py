@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import pytest
 from synthetic_fleet import coverage_report, populate
@@ -70,12 +71,13 @@ def start_server_or_skip() -> PgServer:
 
 def run_cli(
     *args: str | os.PathLike[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 120,
-    preexec_fn: object = None, user: str | None = None, measured: bool = True,
+    preexec_fn: object = None, user: str | None = None, measured: bool = True, stdout: IO[str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `python -m readypolicy ARGS` as a real process in `cwd`.
 
     `measured=False` keeps coverage out of the child, for faults (like a file-size limit) that
-    would also break coverage's own data file and add its complaints to stderr.
+    would also break coverage's own data file and add its complaints to stderr. `stdout` sends the
+    child's standard output to a file instead of capturing it.
     """
     dropped = ("READYPOLICY_",) if measured else ("READYPOLICY_", "COVERAGE_")
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(dropped) and k not in CI_REVISION_VARIABLES}
@@ -85,7 +87,8 @@ def run_cli(
     if user is not None:
         argv = ["runuser", "-u", user, "--", *argv]
     return subprocess.run(
-        argv, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, check=False,
+        argv, cwd=cwd, env=full_env, stdout=subprocess.PIPE if stdout is None else stdout, stderr=subprocess.PIPE,
+        text=True, timeout=timeout, check=False,
         preexec_fn=preexec_fn,  # type: ignore[arg-type]
     )
 

@@ -222,6 +222,21 @@ def test_disk_full_leaves_the_store_intact(tmp_path: Path) -> None:
     assert store.modules() == ["svc"]
 
 
+def test_a_verdict_that_cannot_be_printed_is_no_verdict(tmp_path: Path) -> None:
+    """stdout on a full disk: the decision is recorded, but the run cannot report it, so exit 2, never 0.
+
+    The error line must not claim that nothing was decided: the store holds the recorded decision.
+    """
+    project = _ready_project(tmp_path)
+    with open("/dev/full", "w", encoding="utf-8") as full:
+        result = run_cli("eval", "-m", "svc", "-r", "r1", cwd=project, stdout=full)
+    line = _one_error_line(result)
+    assert "did not finish and gives no verdict" in line and "nothing was decided" not in line
+    store = open_store(str(project / "store.db"))
+    assert [(row.module, row.allow) for row in store.list_decisions()] == [("svc", True)]
+    store.close()
+
+
 def test_corrupted_sqlite_page(tmp_path: Path) -> None:
     project = _ready_project(tmp_path)
     db = project / "store.db"

@@ -71,8 +71,10 @@ def exit_unexpected(exc: BaseException) -> NoReturn:
     """End the run for an exception nothing else handled: one line and exit 2, never the NOT READY code.
 
     A crash is not a verdict: Python's default (a traceback and exit 1) would read as "not ready"
-    to CI. The line names the exception type and where it was raised but not its message, which
-    can quote artifact bytes into a CI log; READYPOLICY_DEBUG=1 prints the full traceback.
+    to CI. The line does not say that nothing was decided: a crash after a decision was recorded
+    (its output could not be written) leaves that record in the store. The line names the exception
+    type and where it was raised but not its message, which can quote artifact bytes into a CI log;
+    READYPOLICY_DEBUG=1 prints the full traceback.
     """
     import traceback  # only a crash needs it
 
@@ -82,7 +84,7 @@ def exit_unexpected(exc: BaseException) -> NoReturn:
     where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
     click.echo(
         f"readypolicy: error: unexpected {type(exc).__name__}{where}; "
-        f"nothing was decided (set {DEBUG_ENV}=1 for the traceback)",
+        f"the run did not finish and gives no verdict (set {DEBUG_ENV}=1 for the traceback)",
         err=True,
     )
     sys.exit(EXIT_ERROR)
