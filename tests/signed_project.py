@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,37 @@ from typing import Any
 from support import coverage_json, make_project, run_cli
 
 PASSWORD = {"READYPOLICY_KEY_PASSWORD": "test passphrase"}
+
+
+EVAL_LOCKED = ("eval", "-m", "svc", "-r", "r1", "--locked", "--no-record")
+"""The gate under bundles/lock.json, for the subject every approver project ingests (svc@r1)."""
+BUILD_MINI = ("policy", "build", "--pack", "mini")
+APPROVE_MINI = ("policy", "approve", "--pack", "mini", "--key", "approver.key")
+"""The approver's signed approval of the mini pack's newest build."""
+
+
+def ok(project: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in `project` (the key password set) and require exit 0."""
+    done = run_cli(*args, cwd=project, env=PASSWORD)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def approver_project(project: Path, *key_prefixes: str) -> Path:
+    """`project` with policy_approvers [approver.pub], a key pair per prefix and 90% coverage of svc@r1 ingested."""
+    for prefix in key_prefixes:
+        ok(project, "keygen", "--prefix", prefix)
+    config = project / "readypolicy.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "policy_approvers: [approver.pub]\n", encoding="utf-8")
+    ok(project, "ingest", coverage_json(project / "coverage.json", covered=90, total=100), "-m", "svc", "-r", "r1")
+    return project
+
+
+def tighten_mini(project: Path) -> None:
+    """Raise the mini pack's coverage floor from 70% to 95% (90% coverage: READY before, NOT READY after)."""
+    rego = project / "policies" / "packs" / "mini" / "candidate" / "candidate.rego"
+    assert "> 70" in rego.read_text(encoding="utf-8")
+    rego.write_text(rego.read_text(encoding="utf-8").replace("> 70", "> 95"), encoding="utf-8")
 
 # A pack whose one check can be waived, with the expiry judged against input.now (as the shipped
 # packs do), so replay must feed the recorded time and waivers back in to agree.

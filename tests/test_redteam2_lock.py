@@ -9,33 +9,21 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from signed_project import PASSWORD
+from signed_project import APPROVE_MINI as SIGNED
+from signed_project import BUILD_MINI as BUILD
+from signed_project import EVAL_LOCKED as EVAL
+from signed_project import approver_project, tighten_mini
+from signed_project import ok as _ok
 from support import coverage_json, make_project, run_cli
-
-EVAL = ("eval", "-m", "svc", "-r", "r1", "--locked", "--no-record")
-BUILD = ("policy", "build", "--pack", "mini")
-SIGNED = ("policy", "approve", "--pack", "mini", "--key", "approver.key")
-
-
-def _ok(project: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    done = run_cli(*args, cwd=project, env=PASSWORD)
-    assert done.returncode == 0, done.stderr
-    return done
 
 
 def _approvers(project: Path) -> Path:
     """A mini project with policy_approvers [approver.pub], an intruder key pair and 90% coverage ingested."""
-    for prefix in ("approver", "intruder"):
-        _ok(project, "keygen", "--prefix", prefix)
-    config = project / "readypolicy.yaml"
-    config.write_text(config.read_text(encoding="utf-8") + "policy_approvers: [approver.pub]\n", encoding="utf-8")
-    _ok(project, "ingest", coverage_json(project / "coverage.json", covered=90, total=100), "-m", "svc", "-r", "r1")
-    return project
+    return approver_project(project, "approver", "intruder")
 
 
 @pytest.fixture
@@ -48,9 +36,7 @@ def superseded(tmp_path: Path) -> tuple[Path, Path, bytes]:
     first_lock = lock.read_bytes()
     (first,) = (project / "bundles").glob("*.tar.gz")
     assert run_cli(*EVAL, cwd=project).returncode == 0
-    rego = project / "policies" / "packs" / "mini" / "candidate" / "candidate.rego"
-    assert "> 70" in rego.read_text(encoding="utf-8")
-    rego.write_text(rego.read_text(encoding="utf-8").replace("> 70", "> 95"), encoding="utf-8")
+    tighten_mini(project)
     _ok(project, *BUILD)
     _ok(project, *SIGNED)
     assert run_cli(*EVAL, cwd=project).returncode == 1  # 90% is not above the approved 95% floor

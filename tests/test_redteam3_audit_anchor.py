@@ -9,27 +9,14 @@ later, under the same timestamp requirement `verify` honours.
 from __future__ import annotations
 
 import sqlite3
-import subprocess
 from pathlib import Path
 
-from signed_project import PASSWORD, signed_project
+from signed_project import APPROVE_MINI as SIGNED
+from signed_project import BUILD_MINI as BUILD
+from signed_project import EVAL_LOCKED as EVAL
+from signed_project import approver_project, signed_project, tighten_mini
+from signed_project import ok as _ok
 from support import OPA, coverage_json, make_project, run_cli
-
-EVAL = ("eval", "-m", "svc", "-r", "r1", "--locked", "--no-record")
-BUILD = ("policy", "build", "--pack", "mini")
-SIGNED = ("policy", "approve", "--pack", "mini", "--key", "approver.key")
-
-
-def _ok(project: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    done = run_cli(*args, cwd=project, env=PASSWORD)
-    assert done.returncode == 0, done.stderr
-    return done
-
-
-def _tighten(project: Path) -> None:
-    rego = project / "policies" / "packs" / "mini" / "candidate" / "candidate.rego"
-    assert "> 70" in rego.read_text(encoding="utf-8")
-    rego.write_text(rego.read_text(encoding="utf-8").replace("> 70", "> 95"), encoding="utf-8")
 
 
 def test_a_store_copy_does_not_make_a_replaced_approval_the_newest(tmp_path: Path) -> None:
@@ -39,16 +26,12 @@ def test_a_store_copy_does_not_make_a_replaced_approval_the_newest(tmp_path: Pat
     order it became "the newest signed approval", and lock.json restored to A decided READY on A's
     70% floor. Now chain order and first-logged time must agree; the approver's new word settles it.
     """
-    project = make_project(tmp_path)
-    _ok(project, "keygen", "--prefix", "approver")
-    config = project / "readypolicy.yaml"
-    config.write_text(config.read_text(encoding="utf-8") + "policy_approvers: [approver.pub]\n", encoding="utf-8")
-    _ok(project, "ingest", coverage_json(project / "coverage.json", covered=90, total=100), "-m", "svc", "-r", "r1")
+    project = approver_project(make_project(tmp_path), "approver")
     _ok(project, *BUILD)
     _ok(project, "--store", "staging.db", *SIGNED)  # A, approved against the staging store
     lock = project / "bundles" / "lock.json"
     first_lock = lock.read_bytes()
-    _tighten(project)
+    tighten_mini(project)
     _ok(project, *BUILD)
     _ok(project, *SIGNED)  # B, approved later against the team store
     assert run_cli(*EVAL, cwd=project).returncode == 1  # 90% is not above B's 95% floor
